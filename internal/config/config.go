@@ -1,0 +1,249 @@
+// Package config holds the environment configuration of Pinguin's binaries.
+//
+// Every binary reads its settings with envconfig under the prefix PINGUIN_.
+// Shared holds what all three need; API, Scheduler and Worker embed it and
+// add their own. Load fills a struct and validates it, so that a missing or
+// malformed value stops a binary at start with one line naming the variable.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix is the prefix of every environment variable Pinguin reads.
+const Prefix = "PINGUIN"
+
+// Shared is the configuration every binary reads.
+type Shared struct {
+	// DatabaseURL is the PostgreSQL connection URL (pgx syntax).
+	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/pinguin?sslmode=disable"`
+	// RedisURL is the Redis URL (redis:// or rediss://).
+	RedisURL string `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0"`
+	// RedisPrefix is the prefix of every Redis key; it becomes a hash tag.
+	RedisPrefix string `envconfig:"REDIS_PREFIX" default:"pinguin"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
+	// LogFormat is text or json.
+	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
+	// SchemaWait is how long scheduler and worker wait for the schema before giving up.
+	SchemaWait time.Duration `envconfig:"SCHEMA_WAIT" default:"5m"`
+}
+
+// API is the configuration of cmd/api.
+type API struct {
+	Shared
+	// Addr is where the REST API listens.
+	Addr string `envconfig:"API_ADDR" default:":8080"`
+	// AutoMigrate applies pending migrations at start.
+	AutoMigrate bool `envconfig:"AUTO_MIGRATE" default:"true"`
+}
+
+// Scheduler is the configuration of cmd/scheduler.
+type Scheduler struct {
+	Shared
+	// AdminAddr serves /healthz and /metrics when set.
+	AdminAddr string `envconfig:"ADMIN_ADDR" default:""`
+	// ReconcileInterval is how often the schedule is rebuilt from PostgreSQL.
+	ReconcileInterval time.Duration `envconfig:"RECONCILE_INTERVAL" default:"30s"`
+	// DispatchInterval is how often due monitors are moved to the work list.
+	DispatchInterval time.Duration `envconfig:"DISPATCH_INTERVAL" default:"100ms"`
+	// DispatchBatch is the most ids one dispatch call claims.
+	DispatchBatch int `envconfig:"DISPATCH_BATCH" default:"5000"`
+	// HousekeepingInterval is how often retention and purges run.
+	HousekeepingInterval time.Duration `envconfig:"HOUSEKEEPING_INTERVAL" default:"10m"`
+	// ResultsRetention is how long raw check results are kept.
+	ResultsRetention time.Duration `envconfig:"RESULTS_RETENTION" default:"720h"`
+	// RollupsRetention is how long hourly rollups are kept.
+	RollupsRetention time.Duration `envconfig:"ROLLUPS_RETENTION" default:"9600h"`
+}
+
+// Worker is the configuration of cmd/worker.
+type Worker struct {
+	Shared
+	// AdminAddr serves /healthz and /metrics when set.
+	AdminAddr string `envconfig:"ADMIN_ADDR" default:""`
+	// WorkerID names this worker in check results; the host name when empty.
+	WorkerID string `envconfig:"WORKER_ID" default:""`
+	// Concurrency is the most checks one worker runs at once.
+	Concurrency int `envconfig:"WORKER_CONCURRENCY" default:"256"`
+	// BatchSize is the most results written in one batch.
+	BatchSize int `envconfig:"WORKER_BATCH_SIZE" default:"1000"`
+	// FlushInterval is the longest a result waits before its batch is written.
+	FlushInterval time.Duration `envconfig:"WORKER_FLUSH_INTERVAL" default:"250ms"`
+	// BufferLimit is the most results held while PostgreSQL is unreachable.
+	BufferLimit int `envconfig:"WORKER_BUFFER_LIMIT" default:"100000"`
+	// ConfigSweepInterval is how often cached monitor configuration is compared with PostgreSQL.
+	ConfigSweepInterval time.Duration `envconfig:"WORKER_CONFIG_SWEEP_INTERVAL" default:"30s"`
+	// ShutdownTimeout bounds how long a stopping worker waits for checks and the last flush.
+	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
+}
+
+// Validator is implemented by configurations that check their own values.
+type Validator interface {
+	Validate() error
+}
+
+// Load fills cfg (a pointer to API, Scheduler or Worker) from the
+// environment and validates it. The error is one line naming the variable.
+func Load(cfg Validator) error {
+	if err := envconfig.Process(Prefix, cfg); err != nil {
+		var perr *envconfig.ParseError
+		if errors.As(err, &perr) {
+			return fmt.Errorf("config: %s=%q is not a valid %s", perr.KeyName, perr.Value, typeName(perr.TypeName))
+		}
+		return fmt.Errorf("config: %w", err)
+	}
+	return cfg.Validate()
+}
+
+func typeName(t string) string {
+	switch t {
+	case "Duration":
+		return "duration (e.g. 30s, 5m, 1h)"
+	case "bool":
+		return "boolean (true or false)"
+	case "int":
+		return "whole number"
+	}
+	return t
+}
+
+func invalid(name, value, why string) error {
+	return fmt.Errorf("config: %s_%s=%q %s", Prefix, name, value, why)
+}
+
+// Validate checks the shared values.
+func (c *Shared) Validate() error {
+	if c.DatabaseURL == "" {
+		return invalid("DATABASE_URL", c.DatabaseURL, "must be set")
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return invalid("DATABASE_URL", redactURL(c.DatabaseURL), "must be a postgres:// URL")
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		return invalid("REDIS_URL", redactURL(c.RedisURL), "must be a redis:// or rediss:// URL")
+	}
+	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, "{} \t\n") {
+		return invalid("REDIS_PREFIX", c.RedisPrefix, "must be non-empty, without braces or spaces")
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		return invalid("LOG_LEVEL", c.LogLevel, "must be debug, info, warn or error")
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return invalid("LOG_FORMAT", c.LogFormat, "must be text or json")
+	}
+	if c.SchemaWait <= 0 {
+		return invalid("SCHEMA_WAIT", c.SchemaWait.String(), "must be positive")
+	}
+	return nil
+}
+
+// Validate checks the api's values.
+func (c *API) Validate() error {
+	if err := c.Shared.Validate(); err != nil {
+		return err
+	}
+	return validAddr("API_ADDR", c.Addr, false)
+}
+
+// Validate checks the scheduler's values.
+func (c *Scheduler) Validate() error {
+	if err := c.Shared.Validate(); err != nil {
+		return err
+	}
+	if err := validAddr("ADMIN_ADDR", c.AdminAddr, true); err != nil {
+		return err
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"RECONCILE_INTERVAL", c.ReconcileInterval},
+		{"DISPATCH_INTERVAL", c.DispatchInterval},
+		{"HOUSEKEEPING_INTERVAL", c.HousekeepingInterval},
+		{"RESULTS_RETENTION", c.ResultsRetention},
+		{"ROLLUPS_RETENTION", c.RollupsRetention},
+	} {
+		if d.v <= 0 {
+			return invalid(d.name, d.v.String(), "must be positive")
+		}
+	}
+	if c.DispatchBatch < 1 || c.DispatchBatch > 100000 {
+		return invalid("DISPATCH_BATCH", fmt.Sprint(c.DispatchBatch), "must be between 1 and 100000")
+	}
+	return nil
+}
+
+// Validate checks the worker's values.
+func (c *Worker) Validate() error {
+	if err := c.Shared.Validate(); err != nil {
+		return err
+	}
+	if err := validAddr("ADMIN_ADDR", c.AdminAddr, true); err != nil {
+		return err
+	}
+	if c.Concurrency < 1 || c.Concurrency > 100000 {
+		return invalid("WORKER_CONCURRENCY", fmt.Sprint(c.Concurrency), "must be between 1 and 100000")
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100000 {
+		return invalid("WORKER_BATCH_SIZE", fmt.Sprint(c.BatchSize), "must be between 1 and 100000")
+	}
+	if c.BufferLimit < c.BatchSize {
+		return invalid("WORKER_BUFFER_LIMIT", fmt.Sprint(c.BufferLimit), "must be at least PINGUIN_WORKER_BATCH_SIZE")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"WORKER_FLUSH_INTERVAL", c.FlushInterval},
+		{"WORKER_CONFIG_SWEEP_INTERVAL", c.ConfigSweepInterval},
+		{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	} {
+		if d.v <= 0 {
+			return invalid(d.name, d.v.String(), "must be positive")
+		}
+	}
+	return nil
+}
+
+func validAddr(name, addr string, optional bool) error {
+	if addr == "" && optional {
+		return nil
+	}
+	i := strings.LastIndex(addr, ":")
+	if i < 0 || i == len(addr)-1 {
+		return invalid(name, addr, "must be host:port or :port")
+	}
+	return nil
+}
+
+// ParseLevel turns a PINGUIN_LOG_LEVEL value into a slog level.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("unknown log level %q", s)
+}
+
+// redactURL hides a password in a URL so it can be printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,267 @@
+// Package monitor holds the Monitor type: its fields, defaults and
+// validation. It is pure: no I/O, no SQL, no Redis. The api decodes requests
+// into a Patch, applies it to Defaults or to a stored Monitor, and calls
+// Validate; store persists what passes (DESIGN.md invariant 8).
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ErrNotFound is returned when a monitor does not exist.
+var ErrNotFound = errors.New("monitor not found")
+
+// Limits of a monitor's fields.
+const (
+	MaxNameLength   = 200
+	MaxURLLength    = 2048
+	MaxBodyBytes    = 64 << 10
+	MaxHeaders      = 50
+	MaxHeaderBytes  = 8 << 10
+	MinInterval     = 1
+	MaxInterval     = 86400
+	MinTimeoutMS    = 100
+	MaxTimeoutMS    = 60000
+	DefaultInterval = 60
+	DefaultTimeout  = 10000
+	DefaultExpected = "200-299"
+)
+
+// Monitor is one watched target and how to check it.
+type Monitor struct {
+	ID              int64
+	Name            string
+	URL             string
+	Method          string
+	Headers         map[string]string
+	Body            string
+	IntervalSeconds int
+	TimeoutMS       int
+	ExpectedStatus  string
+	FollowRedirects bool
+	VerifyTLS       bool
+	Enabled         bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// Defaults returns a monitor with every optional field at its default.
+func Defaults() Monitor {
+	return Monitor{
+		Method:          "GET",
+		Headers:         map[string]string{},
+		IntervalSeconds: DefaultInterval,
+		TimeoutMS:       DefaultTimeout,
+		ExpectedStatus:  DefaultExpected,
+		FollowRedirects: true,
+		VerifyTLS:       true,
+		Enabled:         true,
+	}
+}
+
+// Interval is the time between two checks.
+func (m *Monitor) Interval() time.Duration { return time.Duration(m.IntervalSeconds) * time.Second }
+
+// Timeout is the deadline of one check.
+func (m *Monitor) Timeout() time.Duration { return time.Duration(m.TimeoutMS) * time.Millisecond }
+
+// FormatID renders a monitor id as the opaque string the API shows.
+func FormatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// ParseID reads an id the API showed. Any malformed id is ErrNotFound, so a
+// caller cannot tell a malformed id from an unknown one.
+func ParseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 || FormatID(id) != s {
+		return 0, ErrNotFound
+	}
+	return id, nil
+}
+
+// Patch is a set of field changes; nil fields are left as they are.
+type Patch struct {
+	Name            *string
+	URL             *string
+	Method          *string
+	Headers         *map[string]string
+	Body            *string
+	IntervalSeconds *int
+	TimeoutMS       *int
+	ExpectedStatus  *string
+	FollowRedirects *bool
+	VerifyTLS       *bool
+	Enabled         *bool
+}
+
+// Apply writes the patch's fields into m.
+func (p *Patch) Apply(m *Monitor) {
+	set(&m.Name, p.Name)
+	set(&m.URL, p.URL)
+	set(&m.Method, p.Method)
+	set(&m.Headers, p.Headers)
+	set(&m.Body, p.Body)
+	set(&m.IntervalSeconds, p.IntervalSeconds)
+	set(&m.TimeoutMS, p.TimeoutMS)
+	set(&m.ExpectedStatus, p.ExpectedStatus)
+	set(&m.FollowRedirects, p.FollowRedirects)
+	set(&m.VerifyTLS, p.VerifyTLS)
+	set(&m.Enabled, p.Enabled)
+	if m.Headers == nil {
+		m.Headers = map[string]string{}
+	}
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// FieldError names a field and says what is wrong with it.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ValidationError lists every field at fault.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return "invalid monitor: " + strings.Join(parts, "; ")
+}
+
+// Add records a field error.
+func (e *ValidationError) Add(field, format string, args ...any) {
+	e.Fields = append(e.Fields, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Err returns e when it holds errors, else nil.
+func (e *ValidationError) Err() error {
+	if len(e.Fields) == 0 {
+		return nil
+	}
+	return e
+}
+
+var methods = map[string]bool{
+	"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true,
+	"DELETE": true, "OPTIONS": true,
+}
+
+// Normalize canonicalises fields that have one meaning in many spellings
+// (the method's case, white space around the name).
+func (m *Monitor) Normalize() {
+	m.Name = strings.TrimSpace(m.Name)
+	m.URL = strings.TrimSpace(m.URL)
+	m.Method = strings.ToUpper(strings.TrimSpace(m.Method))
+	m.ExpectedStatus = strings.ReplaceAll(strings.TrimSpace(m.ExpectedStatus), " ", "")
+}
+
+// Validate reports every field of m that is out of bounds.
+func (m *Monitor) Validate() error {
+	var v ValidationError
+	switch n := utf8.RuneCountInString(m.Name); {
+	case n == 0:
+		v.Add("name", "is required")
+	case n > MaxNameLength:
+		v.Add("name", "must be at most %d characters", MaxNameLength)
+	case !utf8.ValidString(m.Name):
+		v.Add("name", "must be valid UTF-8")
+	}
+	validateURL(&v, m.URL)
+	if !methods[m.Method] {
+		v.Add("method", "must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+	}
+	validateHeaders(&v, m.Headers)
+	if len(m.Body) > MaxBodyBytes {
+		v.Add("body", "must be at most %d bytes", MaxBodyBytes)
+	}
+	if m.IntervalSeconds < MinInterval || m.IntervalSeconds > MaxInterval {
+		v.Add("interval_seconds", "must be between %d and %d", MinInterval, MaxInterval)
+	}
+	if m.TimeoutMS < MinTimeoutMS || m.TimeoutMS > MaxTimeoutMS {
+		v.Add("timeout_ms", "must be between %d and %d", MinTimeoutMS, MaxTimeoutMS)
+	} else if m.IntervalSeconds >= MinInterval && m.TimeoutMS >= m.IntervalSeconds*1000 {
+		v.Add("timeout_ms", "must be less than the interval (%d ms)", m.IntervalSeconds*1000)
+	}
+	if _, err := ParseStatusRanges(m.ExpectedStatus); err != nil {
+		v.Add("expected_status", "%s", err.Error())
+	}
+	return v.Err()
+}
+
+func validateURL(v *ValidationError, raw string) {
+	if raw == "" {
+		v.Add("url", "is required")
+		return
+	}
+	if len(raw) > MaxURLLength {
+		v.Add("url", "must be at most %d bytes", MaxURLLength)
+		return
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		v.Add("url", "is not a valid URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.Add("url", "must be an absolute http or https URL")
+	case u.Hostname() == "":
+		v.Add("url", "must have a host")
+	case u.Port() != "" && !validPort(u.Port()):
+		v.Add("url", "has an invalid port")
+	}
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n < 65536
+}
+
+func validateHeaders(v *ValidationError, h map[string]string) {
+	if len(h) > MaxHeaders {
+		v.Add("headers", "must have at most %d entries", MaxHeaders)
+		return
+	}
+	size := 0
+	for name, value := range h {
+		size += len(name) + len(value)
+		if !validHeaderName(name) {
+			v.Add("headers", "%q is not a valid header name", name)
+			return
+		}
+		if strings.ContainsAny(value, "\r\n\x00") {
+			v.Add("headers", "value of %q must not contain line breaks or NUL", name)
+			return
+		}
+	}
+	if size > MaxHeaderBytes {
+		v.Add("headers", "must be at most %d bytes in all", MaxHeaderBytes)
+	}
+}
+
+// validHeaderName accepts RFC 9110 tokens.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+		if !ok {
+			return false
+		}
+	}
+	return true
+}

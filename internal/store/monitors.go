@@ -1,0 +1,274 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pinguin-dev/pinguin/internal/monitor"
+)
+
+// MonitorView is a monitor with the state the API shows beside it.
+type MonitorView struct {
+	monitor.Monitor
+	State *State // nil before the first check
+}
+
+// State is the last known state of a monitor, as workers wrote it.
+type State struct {
+	MonitorID            int64
+	Status               monitor.Status
+	StatusSince          time.Time
+	LastCheckAt          time.Time
+	LastOK               bool
+	LastStatusCode       int
+	LastLatencyMS        float64
+	LastError            string
+	ConsecutiveFailures  int
+	ConsecutiveSuccesses int
+}
+
+const monitorColumns = `m.id, m.name, m.url, m.method, m.headers, m.body, m.interval_seconds,
+	m.timeout_ms, m.expected_status, m.follow_redirects, m.verify_tls, m.enabled,
+	m.created_at, m.updated_at`
+
+const viewColumns = monitorColumns + `, s.status, s.status_since, s.last_check_at,
+	s.last_ok, s.last_status_code, s.last_latency_ms, s.last_error,
+	s.consecutive_failures, s.consecutive_successes`
+
+func scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error {
+	dest := append([]any{&m.ID, &m.Name, &m.URL, &m.Method, &m.Headers, &m.Body,
+		&m.IntervalSeconds, &m.TimeoutMS, &m.ExpectedStatus, &m.FollowRedirects,
+		&m.VerifyTLS, &m.Enabled, &m.CreatedAt, &m.UpdatedAt}, extra...)
+	return row.Scan(dest...)
+}
+
+func scanView(row pgx.Row) (MonitorView, error) {
+	var v MonitorView
+	var (
+		status              *string
+		since, lastAt       *time.Time
+		lastOK              *bool
+		code                *int32
+		latency             *float32
+		lastErr             *string
+		failures, successes *int32
+	)
+	err := scanMonitor(row, &v.Monitor, &status, &since, &lastAt, &lastOK, &code, &latency, &lastErr, &failures, &successes)
+	if err != nil {
+		return v, err
+	}
+	if status != nil {
+		v.State = &State{
+			MonitorID: v.ID, Status: monitor.Status(*status), StatusSince: *since, LastCheckAt: *lastAt,
+			LastOK: *lastOK, LastLatencyMS: float64(*latency), LastError: *lastErr,
+			ConsecutiveFailures: int(*failures), ConsecutiveSuccesses: int(*successes),
+		}
+		if code != nil {
+			v.State.LastStatusCode = int(*code)
+		}
+	}
+	return v, nil
+}
+
+// CreateMonitor inserts m and returns it as stored.
+func (s *Store) CreateMonitor(ctx context.Context, m monitor.Monitor) (monitor.Monitor, error) {
+	row := s.pool.QueryRow(ctx, `
+		INSERT INTO monitors AS m (name, url, method, headers, body, interval_seconds, timeout_ms,
+			expected_status, follow_redirects, verify_tls, enabled)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		RETURNING `+monitorColumns,
+		m.Name, m.URL, m.Method, m.Headers, m.Body, m.IntervalSeconds, m.TimeoutMS,
+		m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled)
+	var out monitor.Monitor
+	if err := scanMonitor(row, &out); err != nil {
+		return out, fmt.Errorf("insert monitor: %w", err)
+	}
+	return out, nil
+}
+
+// GetMonitor returns one monitor with its state, or monitor.ErrNotFound.
+func (s *Store) GetMonitor(ctx context.Context, id int64) (MonitorView, error) {
+	v, err := scanView(s.pool.QueryRow(ctx, `
+		SELECT `+viewColumns+`
+		FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id
+		WHERE m.id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, monitor.ErrNotFound
+	}
+	if err != nil {
+		return v, fmt.Errorf("select monitor: %w", err)
+	}
+	return v, nil
+}
+
+// ListMonitors returns up to limit monitors with ids above afterID, in id order.
+func (s *Store) ListMonitors(ctx context.Context, afterID int64, limit int) ([]MonitorView, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+viewColumns+`
+		FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id
+		WHERE m.id > @after
+		ORDER BY m.id
+		LIMIT @limit`, pgx.NamedArgs{"after": afterID, "limit": limit})
+	if err != nil {
+		return nil, fmt.Errorf("list monitors: %w", err)
+	}
+	defer rows.Close()
+	out := make([]MonitorView, 0, limit)
+	for rows.Next() {
+		v, err := scanView(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan monitor: %w", err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list monitors: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateMonitor loads monitor id under a row lock, lets change modify it,
+// and stores the result, all in one transaction. change returns an error to
+// abort (a validation error, say), which UpdateMonitor passes on unchanged.
+func (s *Store) UpdateMonitor(ctx context.Context, id int64, change func(*monitor.Monitor) error) (monitor.Monitor, error) {
+	var out monitor.Monitor
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var m monitor.Monitor
+		err := scanMonitor(tx.QueryRow(ctx, `SELECT `+monitorColumns+` FROM monitors m WHERE m.id = $1 FOR UPDATE`, id), &m)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return monitor.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("select monitor for update: %w", err)
+		}
+		if err := change(&m); err != nil {
+			return err
+		}
+		err = scanMonitor(tx.QueryRow(ctx, `
+			UPDATE monitors AS m SET name = $2, url = $3, method = $4, headers = $5, body = $6,
+				interval_seconds = $7, timeout_ms = $8, expected_status = $9,
+				follow_redirects = $10, verify_tls = $11, enabled = $12, updated_at = now()
+			WHERE m.id = $1
+			RETURNING `+monitorColumns,
+			id, m.Name, m.URL, m.Method, m.Headers, m.Body, m.IntervalSeconds, m.TimeoutMS,
+			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled), &out)
+		if err != nil {
+			return fmt.Errorf("update monitor: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteMonitor removes a monitor at once and leaves a tombstone; its
+// results and rollups are purged later by PurgeDeleted, so the call is fast
+// however much history the monitor has.
+func (s *Store) DeleteMonitor(ctx context.Context, id int64) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM monitors WHERE id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("delete monitor: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return monitor.ErrNotFound
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM monitor_state WHERE monitor_id = $1`, id); err != nil {
+			return fmt.Errorf("delete monitor state: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO deleted_monitors (monitor_id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {
+			return fmt.Errorf("record deleted monitor: %w", err)
+		}
+		return nil
+	})
+}
+
+// LoadMonitors returns the monitors with the given ids that exist.
+func (s *Store) LoadMonitors(ctx context.Context, ids []int64) ([]monitor.Monitor, error) {
+	return s.queryMonitors(ctx, `SELECT `+monitorColumns+` FROM monitors m WHERE m.id = ANY($1)`, ids)
+}
+
+// MonitorsChangedSince returns monitors updated after t, and the database's
+// clock at the time of the query, for the next sweep.
+func (s *Store) MonitorsChangedSince(ctx context.Context, t time.Time) ([]monitor.Monitor, []int64, time.Time, error) {
+	var now time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT now()`).Scan(&now); err != nil {
+		return nil, nil, now, fmt.Errorf("read database clock: %w", err)
+	}
+	changed, err := s.queryMonitors(ctx, `SELECT `+monitorColumns+` FROM monitors m WHERE m.updated_at > $1`, t)
+	if err != nil {
+		return nil, nil, now, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT monitor_id FROM deleted_monitors WHERE deleted_at > $1`, t)
+	if err != nil {
+		return nil, nil, now, fmt.Errorf("select deleted monitors: %w", err)
+	}
+	deleted, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, nil, now, fmt.Errorf("select deleted monitors: %w", err)
+	}
+	return changed, deleted, now, nil
+}
+
+func (s *Store) queryMonitors(ctx context.Context, sql string, args ...any) ([]monitor.Monitor, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select monitors: %w", err)
+	}
+	defer rows.Close()
+	var out []monitor.Monitor
+	for rows.Next() {
+		var m monitor.Monitor
+		if err := scanMonitor(rows, &m); err != nil {
+			return nil, fmt.Errorf("scan monitor: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select monitors: %w", err)
+	}
+	return out, nil
+}
+
+// ScheduleEntry is what the schedule needs to know of an enabled monitor.
+type ScheduleEntry struct {
+	ID       int64
+	Interval time.Duration
+}
+
+// EnabledMonitors calls fn with the enabled monitors in pages of up to
+// pageSize, in id order, so that reconcile never holds 100,000 rows at once.
+func (s *Store) EnabledMonitors(ctx context.Context, pageSize int, fn func([]ScheduleEntry) error) error {
+	after := int64(0)
+	for {
+		rows, err := s.pool.Query(ctx, `
+			SELECT id, interval_seconds FROM monitors
+			WHERE enabled AND id > $1 ORDER BY id LIMIT $2`, after, pageSize)
+		if err != nil {
+			return fmt.Errorf("select enabled monitors: %w", err)
+		}
+		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ScheduleEntry, error) {
+			var e ScheduleEntry
+			var secs int32
+			err := r.Scan(&e.ID, &secs)
+			e.Interval = time.Duration(secs) * time.Second
+			return e, err
+		})
+		if err != nil {
+			return fmt.Errorf("select enabled monitors: %w", err)
+		}
+		if len(page) == 0 {
+			return nil
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if len(page) < pageSize {
+			return nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
