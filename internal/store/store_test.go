@@ -204,8 +204,8 @@ func TestWriteBatchAndHistory(t *testing.T) {
 	}
 
 	// Retention and purge.
-	if n, err := st.ApplyRetention(ctx, base.Add(time.Hour), base.Add(-time.Hour), 100); err != nil || n != 30 {
-		t.Fatalf("retention removed %d (%v), want 30", n, err)
+	if n, err := st.ApplyRetention(ctx, base.Add(time.Hour), base.Add(-time.Hour), 100); err != nil || n != 60 {
+		t.Fatalf("retention removed %d (%v), want 60", n, err)
 	}
 	if err := st.DeleteMonitor(ctx, m.ID); err != nil {
 		t.Fatal(err)
@@ -214,8 +214,8 @@ func TestWriteBatchAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("purge: %v", err)
 	}
-	if n != 150+4 { // 150 results and 4 hourly rollups
-		t.Fatalf("purge removed %d rows, want 154", n)
+	if n != 120+4 { // 120 results and 4 hourly rollups
+		t.Fatalf("purge removed %d rows, want 124", n)
 	}
 	gone, err := st.Checks(ctx, m.ID, base, base.Add(4*time.Hour), time.Time{}, 10)
 	if err != nil || len(gone) != 0 {

@@ -1,0 +1,543 @@
+package check
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pinguin-dev/pinguin/internal/monitor"
+)
+
+// Limits and defaults of HTTP checks.
+const (
+	// MaxBodyBytes is how much of a response body a check reads at most. The
+	// rest is never read: the connection is closed instead.
+	MaxBodyBytes = 1 << 20
+	// DefaultMaxRedirects is how many redirects a check follows when
+	// HTTPRequest.MaxRedirects is zero.
+	DefaultMaxRedirects = 10
+	// DefaultTimeout bounds a check whose HTTPRequest.Timeout is zero, so that
+	// no check can run unbounded.
+	DefaultTimeout = 10 * time.Second
+
+	// maxHeaderBytes bounds the response headers a check accepts (net/http
+	// would take 10 MiB per check).
+	maxHeaderBytes = 256 << 10
+)
+
+// defaultExpected is what a request with no Expected ranges accepts.
+var defaultExpected = monitor.StatusRanges{{Low: 200, High: 299}}
+
+// errTooManyRedirects stops a check that was redirected more often than its
+// request allows.
+var errTooManyRedirects = errors.New("too many redirects")
+
+// HTTPRequest describes one HTTP check.
+type HTTPRequest struct {
+	Method string // "" means GET
+	URL    string // http or https
+	// Headers are sent as given; "Host" sets the request's host, and
+	// "User-Agent" replaces the checker's own.
+	Headers map[string]string
+	Body    string // sent, whatever the method, when not empty
+	// Timeout bounds the whole check, from DNS to the last byte of the body
+	// read; 0 means DefaultTimeout. A deadline of the check's context that
+	// comes sooner wins.
+	Timeout         time.Duration
+	FollowRedirects bool
+	MaxRedirects    int // 0 means DefaultMaxRedirects (10)
+	VerifyTLS       bool
+	Expected        monitor.StatusRanges // empty means 200-299
+}
+
+// HTTP runs HTTP checks. It is safe for concurrent use by many goroutines.
+//
+// Each check opens its own connection and does a full TLS handshake, as a
+// first-time visitor would: connections are never kept alive and TLS
+// sessions are never resumed. The transports are shared, though, because
+// building one per check would cost more than the check.
+type HTTP struct {
+	userAgent  string
+	verified   *http.Client // checks with VerifyTLS
+	unverified *http.Client // checks without
+}
+
+// NewHTTP returns an HTTP checker that sends userAgent as User-Agent unless
+// a request sets its own (an empty userAgent leaves Go's default).
+func NewHTTP(userAgent string) *HTTP {
+	return &HTTP{
+		userAgent:  userAgent,
+		verified:   newClient(true),
+		unverified: newClient(false),
+	}
+}
+
+// newClient returns a client whose connections serve a single request.
+func newClient(verifyTLS bool) *http.Client {
+	t := &http.Transport{
+		// A check reaches its target directly, whatever HTTP_PROXY says.
+		Proxy:       nil,
+		DialContext: dial,
+		TLSClientConfig: &tls.Config{
+			// With no ClientSessionCache, no TLS session is resumed.
+			InsecureSkipVerify: !verifyTLS,
+		},
+		ForceAttemptHTTP2: true,
+		DisableKeepAlives: true,
+		// Without Accept-Encoding the body comes as it is on the wire: no
+		// CPU spent inflating it, and MaxBodyBytes counts what was sent.
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		// No TLSHandshakeTimeout or ResponseHeaderTimeout: the check's
+		// deadline is set on the connection itself (see dial), which bounds
+		// the handshake, the headers and the body, and costs no timer.
+	}
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
+}
+
+// dial connects for one check. net/http dials with a context detached from
+// the request's cancellation (so that another request could use the
+// connection), so the check's deadline is taken from its probe and set both
+// on the dial (DNS and connect) and on the connection: whatever the peer
+// does, nothing of the check outlives its deadline, not even in the
+// background.
+func dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	deadline := time.Now().Add(DefaultTimeout)
+	if p, ok := ctx.Value(probeKey{}).(*probe); ok {
+		deadline = p.deadline
+	}
+	// Connections live for one request: keep-alive probes would be wasted.
+	d := net.Dialer{Deadline: deadline, KeepAlive: -1}
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := conn.SetDeadline(deadline); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("set connection deadline: %w", err)
+	}
+	return conn, nil
+}
+
+// checkRedirect applies the redirect policy of the request being checked.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	p, ok := req.Context().Value(probeKey{}).(*probe)
+	if !ok || !p.follow {
+		return http.ErrUseLastResponse
+	}
+	if len(via) > p.maxRedirects {
+		return errTooManyRedirects
+	}
+	return nil
+}
+
+// Close closes idle connections and cancels dials that no check waits for.
+// Checks are not kept from running after Close. It is safe to call twice.
+func (h *HTTP) Close() {
+	h.verified.CloseIdleConnections()
+	h.unverified.CloseIdleConnections()
+}
+
+// Check runs one HTTP check. It returns within the request's timeout (or
+// ctx's deadline when sooner), whatever the peer does. A check is OK when a
+// response arrived with an expected status; the body, of which at most
+// MaxBodyBytes are read, is not inspected. When redirects are followed,
+// Phases describe the last hop; Latency always covers the whole check.
+func (h *HTTP) Check(ctx context.Context, req HTTPRequest) Result {
+	start := time.Now()
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	budget := timeout
+	if d, ok := ctx.Deadline(); ok && d.Before(start.Add(timeout)) {
+		budget = max(d.Sub(start), 0).Round(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	p := &probe{budget: budget, follow: req.FollowRedirects, maxRedirects: req.MaxRedirects}
+	p.deadline, _ = ctx.Deadline()
+	if p.maxRedirects <= 0 {
+		p.maxRedirects = DefaultMaxRedirects
+	}
+	ctx = httptrace.WithClientTrace(context.WithValue(ctx, probeKey{}, p), p.trace())
+
+	hreq, err := h.newRequest(ctx, req)
+	if err != nil {
+		return p.result(start, 0, KindInvalid, err.Error())
+	}
+	client := h.verified
+	if !req.VerifyTLS {
+		client = h.unverified
+	}
+	resp, err := client.Do(hreq)
+	if err != nil {
+		code := 0
+		if resp != nil { // a redirect refused by checkRedirect, body closed
+			code = resp.StatusCode
+		}
+		kind, msg := p.classify(ctx, err)
+		return p.result(start, code, kind, msg)
+	}
+	p.advance(stageBody)
+	_, err = readBody(resp.Body)
+	resp.Body.Close() // closes the connection; nothing to learn from it
+
+	expected := req.Expected
+	if len(expected) == 0 {
+		expected = defaultExpected
+	}
+	// An unexpected status says more than a body that broke off.
+	if !expected.Contains(resp.StatusCode) {
+		msg := "status " + strconv.Itoa(resp.StatusCode) + ", expected " + formatRanges(expected)
+		return p.result(start, resp.StatusCode, KindStatus, msg)
+	}
+	if err != nil {
+		kind, msg := p.classify(ctx, err)
+		return p.result(start, resp.StatusCode, kind, msg)
+	}
+	return p.result(start, resp.StatusCode, KindNone, "")
+}
+
+// newRequest builds the first request of a check.
+func (h *HTTP) newRequest(ctx context.Context, req HTTPRequest) (*http.Request, error) {
+	var body io.Reader
+	if req.Body != "" {
+		body = strings.NewReader(req.Body) // also lets 307 and 308 resend it
+	}
+	r, err := http.NewRequestWithContext(ctx, req.Method, req.URL, body)
+	if err != nil {
+		return nil, err
+	}
+	if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
+		return nil, fmt.Errorf("URL %q must start with http:// or https://", req.URL)
+	}
+	if r.URL.Host == "" {
+		return nil, fmt.Errorf("URL %q has no host", req.URL)
+	}
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, "Host") {
+			r.Host = v
+			continue
+		}
+		r.Header.Set(k, v)
+	}
+	if _, ok := r.Header["User-Agent"]; !ok && h.userAgent != "" {
+		r.Header.Set("User-Agent", h.userAgent)
+	}
+	return r, nil
+}
+
+// readBody reads and discards at most MaxBodyBytes of body.
+func readBody(body io.Reader) (int64, error) {
+	return io.Copy(io.Discard, io.LimitReader(body, MaxBodyBytes))
+}
+
+// formatRanges renders ranges as a user writes them: "200-299,301".
+func formatRanges(ranges monitor.StatusRanges) string {
+	b := make([]byte, 0, 8*len(ranges))
+	for i, r := range ranges {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(r.Low), 10)
+		if r.High != r.Low {
+			b = append(b, '-')
+			b = strconv.AppendInt(b, int64(r.High), 10)
+		}
+	}
+	return string(b)
+}
+
+// A stage is how far one hop of a check went. Stages only move forward
+// within a hop.
+type stage int
+
+const (
+	stageNone    stage = iota // the request was not sent to the transport yet
+	stageDial                 // waiting for a connection
+	stageDNS                  // resolving the host name
+	stageConnect              // opening the TCP connection
+	stageTLS                  // TLS handshake
+	stageSend                 // writing the request
+	stageWait                 // request written, no response byte yet
+	stageHeaders              // reading the response headers
+	stageBody                 // reading the body
+)
+
+// String says what the check was doing, for error messages.
+func (s stage) String() string {
+	switch s {
+	case stageDial, stageConnect:
+		return "connecting"
+	case stageDNS:
+		return "resolving name"
+	case stageTLS:
+		return "TLS handshake"
+	case stageSend:
+		return "sending request"
+	case stageWait:
+		return "waiting for response"
+	case stageHeaders:
+		return "reading response headers"
+	case stageBody:
+		return "reading body"
+	}
+	return "preparing request"
+}
+
+// probeKey is the context key under which a check's probe travels to dial
+// and checkRedirect.
+type probeKey struct{}
+
+// A probe follows one check through its hops. The transport reports to it
+// from its own goroutines, possibly after Check has returned (a dial outlives
+// a cancelled request), hence the mutex.
+type probe struct {
+	deadline     time.Time
+	budget       time.Duration // the time the check had, for messages
+	follow       bool
+	maxRedirects int
+
+	mu  sync.Mutex
+	hop hop // the current hop
+}
+
+// hop is what the probe knows of one request and response.
+type hop struct {
+	stage                   stage
+	dns, connect, tls       time.Duration
+	dnsAt, connectAt, tlsAt time.Time // when each step started
+	wroteAt, firstByteAt    time.Time
+}
+
+// trace returns the httptrace hooks that report to p.
+func (p *probe) trace() *httptrace.ClientTrace {
+	return &httptrace.ClientTrace{
+		GetConn:              p.getConn,
+		DNSStart:             p.dnsStart,
+		DNSDone:              p.dnsDone,
+		ConnectStart:         p.connectStart,
+		ConnectDone:          p.connectDone,
+		TLSHandshakeStart:    p.tlsHandshakeStart,
+		TLSHandshakeDone:     p.tlsHandshakeDone,
+		GotConn:              p.gotConn,
+		WroteRequest:         p.wroteRequest,
+		GotFirstResponseByte: p.gotFirstResponseByte,
+	}
+}
+
+// getConn starts a hop: phases describe the last one.
+func (p *probe) getConn(string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hop = hop{stage: stageDial}
+}
+
+func (p *probe) dnsStart(httptrace.DNSStartInfo) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hop.dnsAt = time.Now()
+	p.hop.stage = max(p.hop.stage, stageDNS)
+}
+
+func (p *probe) dnsDone(httptrace.DNSDoneInfo) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.hop.dnsAt.IsZero() {
+		p.hop.dns = time.Since(p.hop.dnsAt)
+	}
+}
+
+// connectStart may be called once per address tried (IPv6 and IPv4 race):
+// Connect runs from the first attempt to the first success.
+func (p *probe) connectStart(_, _ string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.hop.connectAt.IsZero() {
+		p.hop.connectAt = time.Now()
+	}
+	p.hop.stage = max(p.hop.stage, stageConnect)
+}
+
+func (p *probe) connectDone(_, _ string, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err == nil && p.hop.connect == 0 && !p.hop.connectAt.IsZero() {
+		p.hop.connect = time.Since(p.hop.connectAt)
+	}
+}
+
+func (p *probe) tlsHandshakeStart() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hop.tlsAt = time.Now()
+	p.hop.stage = max(p.hop.stage, stageTLS)
+}
+
+// tlsHandshakeDone records the handshake's duration even when it failed:
+// a slow failure is worth seeing.
+func (p *probe) tlsHandshakeDone(_ tls.ConnectionState, _ error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.hop.tlsAt.IsZero() {
+		p.hop.tls = time.Since(p.hop.tlsAt)
+	}
+}
+
+func (p *probe) gotConn(httptrace.GotConnInfo) {
+	p.advance(stageSend)
+}
+
+func (p *probe) wroteRequest(httptrace.WroteRequestInfo) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hop.wroteAt = time.Now()
+	p.hop.stage = max(p.hop.stage, stageWait)
+}
+
+func (p *probe) gotFirstResponseByte() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hop.firstByteAt = time.Now()
+	p.hop.stage = max(p.hop.stage, stageHeaders)
+}
+
+// advance moves the current hop forward to s.
+func (p *probe) advance(s stage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hop.stage = max(p.hop.stage, s)
+}
+
+// snapshot returns the current hop's phases and stage.
+func (p *probe) snapshot() (Phases, stage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ph := Phases{DNS: p.hop.dns, Connect: p.hop.connect, TLS: p.hop.tls}
+	// The first byte can come before the request is fully written (a peer
+	// that answers without reading the body): then there is no TTFB.
+	if !p.hop.wroteAt.IsZero() && p.hop.firstByteAt.After(p.hop.wroteAt) {
+		ph.TTFB = p.hop.firstByteAt.Sub(p.hop.wroteAt)
+	}
+	return ph, p.hop.stage
+}
+
+// result ends the check started at start.
+func (p *probe) result(start time.Time, code int, kind Kind, msg string) Result {
+	latency := time.Since(start)
+	phases, _ := p.snapshot()
+	return Result{
+		OK:         kind == KindNone,
+		StatusCode: code,
+		Latency:    latency,
+		Phases:     phases,
+		ErrorKind:  kind,
+		Error:      msg,
+	}
+}
+
+// classify says why a check failed with err, in a short message that keeps
+// the cause. ctx is the check's own context.
+func (p *probe) classify(ctx context.Context, err error) (Kind, string) {
+	// Drop `Get "https://…": `: the user knows the URL.
+	if uerr, ok := errors.AsType[*url.Error](err); ok {
+		err = uerr.Err
+	}
+	_, stage := p.snapshot()
+	switch {
+	case errors.Is(err, errTooManyRedirects):
+		return KindRedirects, "stopped after " + strconv.Itoa(p.maxRedirects) + " redirects"
+	case errors.Is(ctx.Err(), context.Canceled): // the caller gave up, e.g. shutdown
+		return KindTimeout, "canceled: " + stage.String()
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return KindTimeout, p.timeout(stage)
+	}
+	// Before net.Error: a resolver that timed out on its own means the name
+	// did not resolve, not that the check ran out of time.
+	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
+		return KindDNS, dnsErr.Error()
+	}
+	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
+		return KindTimeout, p.timeout(stage) // the connection's deadline
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return KindRefused, err.Error()
+	case isTLSError(err):
+		return KindTLS, err.Error()
+	case isConnectionError(err):
+		return KindConnection, stage.String() + ": " + err.Error()
+	case stage == stageTLS: // crypto/tls has untyped errors too
+		return KindTLS, err.Error()
+	case stage == stageNone: // refused by net/http before dialing
+		return KindInvalid, err.Error()
+	}
+	return KindConnection, stage.String() + ": " + err.Error()
+}
+
+// timeout says a check ran out of time while at stage.
+func (p *probe) timeout(stage stage) string {
+	return "timeout after " + p.budget.String() + ": " + stage.String()
+}
+
+// isTLSError reports whether err comes from a failed handshake or a peer
+// that does not speak TLS.
+func isTLSError(err error) bool {
+	if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[tls.RecordHeaderError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[tls.AlertError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.UnknownAuthorityError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.CertificateInvalidError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[x509.HostnameError](err); ok {
+		return true
+	}
+	// crypto/tls reports an alert sent by the peer as an OpError whose Err
+	// type is unexported.
+	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Op == "remote error" {
+		return true
+	}
+	return errors.Is(err, http.ErrSchemeMismatch)
+}
+
+// isConnectionError reports whether err says the connection broke or could
+// not be made.
+func isConnectionError(err error) bool {
+	for _, target := range connectionErrors {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+// connectionErrors are the errors of a connection that broke or could not be
+// made.
+var connectionErrors = []error{
+	io.EOF, io.ErrUnexpectedEOF, net.ErrClosed,
+	syscall.ECONNRESET, syscall.ECONNABORTED, syscall.EPIPE,
+	syscall.ENETUNREACH, syscall.EHOSTUNREACH, syscall.ENETDOWN, syscall.EHOSTDOWN,
+}
