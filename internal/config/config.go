@@ -105,7 +105,7 @@ func Load(cfg Validator) error {
 
 func typeName(t string) string {
 	switch t {
-	case "Duration":
+	case "Duration", "time.Duration":
 		return "duration (e.g. 30s, 5m, 1h)"
 	case "bool":
 		return "boolean (true or false)"

@@ -65,6 +65,12 @@ func Defaults() Monitor {
 	}
 }
 
+// DefaultTimeoutFor is the timeout of a monitor created without one: 10 s,
+// or less for short intervals, so that it stays below the interval.
+func DefaultTimeoutFor(intervalSeconds int) int {
+	return max(MinTimeoutMS, min(DefaultTimeout, intervalSeconds*800))
+}
+
 // Interval is the time between two checks.
 func (m *Monitor) Interval() time.Duration { return time.Duration(m.IntervalSeconds) * time.Second }
 

@@ -272,3 +272,20 @@ func (s *Store) EnabledMonitors(ctx context.Context, pageSize int, fn func([]Sch
 		after = page[len(page)-1].ID
 	}
 }
+
+// LoadMonitorsEnabled tells which of the given monitors exist and are enabled.
+func (s *Store) LoadMonitorsEnabled(ctx context.Context, ids []int64) (map[int64]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM monitors WHERE enabled AND id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("select enabled monitors: %w", err)
+	}
+	found, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("select enabled monitors: %w", err)
+	}
+	out := make(map[int64]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}

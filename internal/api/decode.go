@@ -1,0 +1,123 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/pinguin-dev/pinguin/internal/monitor"
+)
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 1 << 20
+
+// readObject reads a JSON object from the body: at most MaxBodyBytes, of
+// type application/json, with nothing after it. Its fields are returned
+// undecoded so each can be checked on its own.
+func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		// curl -d sends application/x-www-form-urlencoded unless told
+		// otherwise; the body is still JSON, so that is accepted too.
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "application/x-www-form-urlencoded") {
+			return nil, problem(http.StatusUnsupportedMediaType, "The body must be JSON (Content-Type: application/json).")
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, problem(http.StatusRequestEntityTooLarge, fmt.Sprintf("The body must be at most %d bytes.", MaxBodyBytes))
+		}
+		return nil, problem(http.StatusBadRequest, "The body could not be read.")
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, problem(http.StatusBadRequest, "The body is empty; send a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var fields map[string]json.RawMessage
+	if err := dec.Decode(&fields); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syntax):
+			return nil, problem(http.StatusBadRequest, fmt.Sprintf("The body is not valid JSON (at byte %d): %s.", syntax.Offset, syntax.Error()))
+		case errors.As(err, &typ):
+			return nil, problem(http.StatusBadRequest, "The body must be a JSON object.")
+		default:
+			return nil, problem(http.StatusBadRequest, "The body is not valid JSON.")
+		}
+	}
+	if fields == nil {
+		return nil, problem(http.StatusBadRequest, "The body must be a JSON object, not null.")
+	}
+	if dec.More() {
+		return nil, problem(http.StatusBadRequest, "The body must hold one JSON object and nothing after it.")
+	}
+	return fields, nil
+}
+
+// decodePatch turns a JSON object into a monitor.Patch, naming every field
+// that is unknown, null or of the wrong type.
+func decodePatch(fields map[string]json.RawMessage) (monitor.Patch, error) {
+	var p monitor.Patch
+	var v monitor.ValidationError
+	names := make([]string, 0, len(fields))
+	for name := range fields {
+		names = append(names, name)
+	}
+	sort.Strings(names) // errors in a stable order
+	for _, name := range names {
+		raw := fields[name]
+		var err error
+		switch name {
+		case "name":
+			p.Name, err = field[string](raw, "a string")
+		case "url":
+			p.URL, err = field[string](raw, "a string")
+		case "method":
+			p.Method, err = field[string](raw, "a string")
+		case "headers":
+			p.Headers, err = field[map[string]string](raw, "an object of strings")
+		case "body":
+			p.Body, err = field[string](raw, "a string")
+		case "interval_seconds":
+			p.IntervalSeconds, err = field[int](raw, "a whole number")
+		case "timeout_ms":
+			p.TimeoutMS, err = field[int](raw, "a whole number")
+		case "expected_status":
+			p.ExpectedStatus, err = field[string](raw, "a string such as \"200-299,301\"")
+		case "follow_redirects":
+			p.FollowRedirects, err = field[bool](raw, "true or false")
+		case "verify_tls":
+			p.VerifyTLS, err = field[bool](raw, "true or false")
+		case "enabled":
+			p.Enabled, err = field[bool](raw, "true or false")
+		case "id", "status", "status_since", "last_check_at", "last_latency_ms", "last_error", "created_at", "updated_at":
+			err = errors.New("is read-only")
+		default:
+			err = errors.New("is not a known field")
+		}
+		if err != nil {
+			v.Add(name, "%s", err.Error())
+		}
+	}
+	return p, v.Err()
+}
+
+func field[T any](raw json.RawMessage, want string) (*T, error) {
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, errors.New("must not be null")
+	}
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("must be %s", want)
+	}
+	return &v, nil
+}

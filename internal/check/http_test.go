@@ -1,0 +1,996 @@
+package check
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"log"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/pinguin-dev/pinguin/internal/monitor"
+)
+
+const testUserAgent = "pinguin-test/1.0"
+
+// slack is how much later than its timeout a check may return in tests: a
+// bound against hanging, not a measure of speed.
+const slack = 5 * time.Second
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// setup returns a checker closed at the end of the test.
+func setup(t *testing.T) *HTTP {
+	t.Helper()
+	h := NewHTTP(testUserAgent)
+	t.Cleanup(h.Close)
+	return h
+}
+
+// serve starts a test server closed at the end of the test. A non-nil
+// tlsConfig makes it serve HTTPS, with HTTP/2 offered.
+func serve(t *testing.T, handler http.Handler, tlsConfig *tls.Config) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // failed handshakes are the point
+	if tlsConfig != nil {
+		srv.TLS = tlsConfig
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// serveTLS starts an HTTPS test server with httptest's own certificate.
+func serveTLS(t *testing.T, handler http.Handler) *httptest.Server {
+	t.Helper()
+	return serve(t, handler, &tls.Config{})
+}
+
+// serveRaw accepts TCP connections and hands each to handle, for peers that
+// misbehave below HTTP. It returns the listening address. Connections still
+// open at the end of the test are closed, and handle must then return.
+func serveRaw(t *testing.T, handle func(net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		conns  = make(map[net.Conn]struct{})
+		closed bool
+	)
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if closed {
+				mu.Unlock()
+				c.Close()
+				return
+			}
+			conns[c] = struct{}{}
+			mu.Unlock()
+			wg.Go(func() {
+				defer c.Close()
+				handle(c)
+			})
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		closed = true
+		for c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// freeAddr returns an address where nothing listens.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+func statusRanges(t *testing.T, s string) monitor.StatusRanges {
+	t.Helper()
+	r, err := monitor.ParseStatusRanges(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// expiredCert returns a self-signed certificate for 127.0.0.1 that expired
+// yesterday.
+func expiredCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "expired.test"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-48 * time.Hour),
+		NotAfter:     time.Now().Add(-24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// site answers the paths the table tests ask for.
+func site() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	})
+	mux.HandleFunc("/status/{code}", func(w http.ResponseWriter, r *http.Request) {
+		code, err := strconv.Atoi(r.PathValue("code"))
+		if err != nil {
+			code = http.StatusBadRequest
+		}
+		w.WriteHeader(code)
+	})
+	mux.Handle("/moved", http.RedirectHandler("/elsewhere", http.StatusMovedPermanently))
+	mux.HandleFunc("/elsewhere", http.NotFound)
+	mux.Handle("/found", http.RedirectHandler("/ok", http.StatusFound))
+	mux.Handle("/loop", http.RedirectHandler("/loop", http.StatusFound))
+	// /chain/n redirects n times before answering 200.
+	mux.HandleFunc("/chain/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.Atoi(r.PathValue("n"))
+		if err != nil || n <= 0 {
+			return
+		}
+		http.Redirect(w, r, "/chain/"+strconv.Itoa(n-1), http.StatusFound)
+	})
+	mux.Handle("/temporary", http.RedirectHandler("/echo", http.StatusTemporaryRedirect))
+	// /echo accepts only a POST of "ping".
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil || r.Method != http.MethodPost || string(body) != "ping" {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+	})
+	mux.HandleFunc("/h2", func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			w.WriteHeader(http.StatusHTTPVersionNotSupported)
+		}
+	})
+	return mux
+}
+
+func TestHTTPCheck(t *testing.T) {
+	t.Parallel()
+
+	type want struct {
+		ok          bool
+		code        int
+		kind        Kind
+		err         string // exact, when errContains is empty
+		errContains string // for messages that name ports or resolvers
+	}
+	tests := []struct {
+		name   string
+		target func(t *testing.T) string // the URL to check
+		req    HTTPRequest
+		want   want
+	}{
+		{
+			name:   "200 OK",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/ok" },
+			want:   want{ok: true, code: 200},
+		},
+		{
+			name:   "500 is an unexpected status",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/status/500" },
+			want:   want{code: 500, kind: KindStatus, err: "status 500, expected 200-299"},
+		},
+		{
+			name:   "status message lists the ranges as written",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/status/500" },
+			req:    HTTPRequest{Expected: statusRanges(t, "200-299, 301,400-404")},
+			want:   want{code: 500, kind: KindStatus, err: "status 500, expected 200-299,301,400-404"},
+		},
+		{
+			name:   "301 expected with redirects off",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/moved" },
+			req:    HTTPRequest{Expected: statusRanges(t, "200-299,301")},
+			want:   want{ok: true, code: 301},
+		},
+		{
+			name:   "301 not expected with redirects off",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/moved" },
+			want:   want{code: 301, kind: KindStatus, err: "status 301, expected 200-299"},
+		},
+		{
+			name:   "redirect followed",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/found" },
+			req:    HTTPRequest{FollowRedirects: true},
+			want:   want{ok: true, code: 200},
+		},
+		{
+			name:   "307 resends method and body",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/temporary" },
+			req:    HTTPRequest{Method: http.MethodPost, Body: "ping", FollowRedirects: true},
+			want:   want{ok: true, code: 200},
+		},
+		{
+			name:   "redirect loop",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/loop" },
+			req:    HTTPRequest{FollowRedirects: true},
+			want:   want{code: 302, kind: KindRedirects, err: "stopped after 10 redirects"},
+		},
+		{
+			name:   "redirects up to the limit",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/chain/3" },
+			req:    HTTPRequest{FollowRedirects: true, MaxRedirects: 3},
+			want:   want{ok: true, code: 200},
+		},
+		{
+			name:   "redirects over the limit",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/chain/4" },
+			req:    HTTPRequest{FollowRedirects: true, MaxRedirects: 3},
+			want:   want{code: 302, kind: KindRedirects, err: "stopped after 3 redirects"},
+		},
+		{
+			name:   "connection refused",
+			target: func(t *testing.T) string { return "http://" + freeAddr(t) + "/" },
+			want:   want{kind: KindRefused, errContains: "connect: connection refused"},
+		},
+		{
+			name:   "unresolvable name",
+			target: func(*testing.T) string { return "http://nonexistent.invalid/" },
+			want:   want{kind: KindDNS, errContains: "lookup nonexistent.invalid"},
+		},
+		{
+			name: "closed without answering",
+			target: func(t *testing.T) string {
+				return "http://" + serveRaw(t, func(net.Conn) {}) + "/"
+			},
+			want: want{kind: KindConnection, errContains: ": "},
+		},
+		{
+			name: "answer that is not HTTP",
+			target: func(t *testing.T) string {
+				return "http://" + serveRaw(t, func(c net.Conn) {
+					if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+						io.WriteString(c, "hello\r\n\r\n")
+					}
+				}) + "/"
+			},
+			want: want{kind: KindConnection, errContains: "malformed HTTP response"},
+		},
+		{
+			name:   "self-signed certificate verified",
+			target: func(t *testing.T) string { return serveTLS(t, site()).URL + "/ok" },
+			req:    HTTPRequest{VerifyTLS: true},
+			want:   want{kind: KindTLS, errContains: "x509: certificate signed by unknown authority"},
+		},
+		{
+			name:   "self-signed certificate not verified",
+			target: func(t *testing.T) string { return serveTLS(t, site()).URL + "/ok" },
+			want:   want{ok: true, code: 200},
+		},
+		{
+			name: "expired certificate verified",
+			target: func(t *testing.T) string {
+				return serve(t, site(), &tls.Config{Certificates: []tls.Certificate{expiredCert(t)}}).URL + "/ok"
+			},
+			req:  HTTPRequest{VerifyTLS: true},
+			want: want{kind: KindTLS, errContains: "x509: certificate has expired"},
+		},
+		{
+			name: "expired certificate not verified",
+			target: func(t *testing.T) string {
+				return serve(t, site(), &tls.Config{Certificates: []tls.Certificate{expiredCert(t)}}).URL + "/ok"
+			},
+			want: want{ok: true, code: 200},
+		},
+		{
+			name: "HTTPS to an HTTP server",
+			target: func(t *testing.T) string {
+				return strings.Replace(serve(t, site(), nil).URL, "http:", "https:", 1) + "/ok"
+			},
+			want: want{kind: KindTLS, err: "http: server gave HTTP response to HTTPS client"},
+		},
+		{
+			name: "handshake refused by the server",
+			target: func(t *testing.T) string {
+				return "https://" + serveRaw(t, func(c net.Conn) {
+					noCert := &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+						return nil, errors.New("no certificate for this name")
+					}}
+					if tls.Server(c, noCert).Handshake() == nil {
+						return
+					}
+					// Close gracefully, so the client reads the alert, not a reset.
+					c.(*net.TCPConn).CloseWrite()
+					io.Copy(io.Discard, c)
+				}) + "/"
+			},
+			want: want{kind: KindTLS, err: "remote error: tls: internal error"},
+		},
+		{
+			name:   "HTTP/2 over TLS",
+			target: func(t *testing.T) string { return serveTLS(t, site()).URL + "/h2" },
+			want:   want{ok: true, code: 200},
+		},
+		{
+			name:   "URL without scheme",
+			target: func(*testing.T) string { return "example.com/health" },
+			want:   want{kind: KindInvalid, err: `URL "example.com/health" must start with http:// or https://`},
+		},
+		{
+			name:   "URL with another scheme",
+			target: func(*testing.T) string { return "ftp://example.com/" },
+			want:   want{kind: KindInvalid, err: `URL "ftp://example.com/" must start with http:// or https://`},
+		},
+		{
+			name:   "URL without host",
+			target: func(*testing.T) string { return "http:///health" },
+			want:   want{kind: KindInvalid, err: `URL "http:///health" has no host`},
+		},
+		{
+			name:   "unparsable URL",
+			target: func(*testing.T) string { return "http://[::1/" },
+			want:   want{kind: KindInvalid, err: `parse "http://[::1/": missing ']' in host`},
+		},
+		{
+			name:   "invalid method",
+			target: func(*testing.T) string { return "http://127.0.0.1:1/" },
+			req:    HTTPRequest{Method: "GE T"},
+			want:   want{kind: KindInvalid, err: `net/http: invalid method "GE T"`},
+		},
+		{
+			name:   "invalid header name",
+			target: func(*testing.T) string { return "http://127.0.0.1:1/" },
+			req:    HTTPRequest{Headers: map[string]string{"Bad Header": "x"}},
+			want:   want{kind: KindInvalid, err: `net/http: invalid header field name "Bad Header"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			req := tt.req
+			req.URL = tt.target(t)
+			req.Timeout = 10 * time.Second
+
+			got := h.Check(t.Context(), req)
+
+			if got.OK != tt.want.ok || got.StatusCode != tt.want.code || got.ErrorKind != tt.want.kind {
+				t.Errorf("got OK %v, status %d, kind %q (%q); want %v, %d, %q",
+					got.OK, got.StatusCode, got.ErrorKind, got.Error, tt.want.ok, tt.want.code, tt.want.kind)
+			}
+			if tt.want.errContains != "" {
+				if !strings.Contains(got.Error, tt.want.errContains) {
+					t.Errorf("error %q does not contain %q", got.Error, tt.want.errContains)
+				}
+			} else if got.Error != tt.want.err {
+				t.Errorf("error %q, want %q", got.Error, tt.want.err)
+			}
+			if got.Latency <= 0 {
+				t.Errorf("latency %v, want > 0", got.Latency)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckTimeout(t *testing.T) {
+	t.Parallel()
+
+	const timeout = 300 * time.Millisecond
+	tests := []struct {
+		name     string
+		target   func(t *testing.T) string
+		wantCode int
+		wantErr  string
+	}{
+		{
+			name: "TLS handshake never answered",
+			target: func(t *testing.T) string {
+				return "https://" + serveRaw(t, func(c net.Conn) { io.Copy(io.Discard, c) }) + "/"
+			},
+			wantErr: "timeout after 300ms: TLS handshake",
+		},
+		{
+			name: "no response",
+			target: func(t *testing.T) string {
+				return serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+					<-r.Context().Done()
+				}), nil).URL
+			},
+			wantErr: "timeout after 300ms: waiting for response",
+		},
+		{
+			name: "headers dripped",
+			target: func(t *testing.T) string {
+				return "http://" + serveRaw(t, func(c net.Conn) {
+					if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+						return
+					}
+					io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+					for i := 0; ; i++ {
+						if _, err := io.WriteString(c, "X-Drip-"+strconv.Itoa(i)+": 1\r\n"); err != nil {
+							return
+						}
+						time.Sleep(20 * time.Millisecond)
+					}
+				}) + "/"
+			},
+			wantErr: "timeout after 300ms: reading response headers",
+		},
+		{
+			name: "body dripped",
+			target: func(t *testing.T) string {
+				return serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					rc := http.NewResponseController(w)
+					for {
+						if _, err := io.WriteString(w, "."); err != nil {
+							return
+						}
+						if err := rc.Flush(); err != nil {
+							return
+						}
+						select {
+						case <-r.Context().Done():
+							return
+						case <-time.After(20 * time.Millisecond):
+						}
+					}
+				}), nil).URL
+			},
+			wantCode: 200,
+			wantErr:  "timeout after 300ms: reading body",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			req := HTTPRequest{URL: tt.target(t), Timeout: timeout}
+
+			start := time.Now()
+			got := h.Check(t.Context(), req)
+			elapsed := time.Since(start)
+
+			if got.OK || got.ErrorKind != KindTimeout || got.Error != tt.wantErr || got.StatusCode != tt.wantCode {
+				t.Errorf("got OK %v, status %d, kind %q, error %q; want status %d, kind %q, error %q",
+					got.OK, got.StatusCode, got.ErrorKind, got.Error, tt.wantCode, KindTimeout, tt.wantErr)
+			}
+			if elapsed > timeout+slack {
+				t.Errorf("check returned after %v, timeout %v", elapsed, timeout)
+			}
+		})
+	}
+}
+
+// A check that timed out leaves no connection behind, even where net/http
+// carries on without it: a TLS handshake it started goes on after the
+// request gave up, unless the deadline is on the connection itself.
+func TestHTTPCheckTimeoutHangsUp(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name   string
+		scheme string
+		handle func(net.Conn) // returns once the client has hung up
+	}{
+		{
+			name:   "during the TLS handshake",
+			scheme: "https",
+			handle: func(c net.Conn) { io.Copy(io.Discard, c) },
+		},
+		{
+			name:   "during the response headers",
+			scheme: "http",
+			handle: func(c net.Conn) {
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				io.WriteString(c, "HTTP/1.1 200 OK\r\n")
+				for {
+					if _, err := io.WriteString(c, "X-Drip: 1\r\n"); err != nil {
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			hungUp := make(chan struct{}, 1)
+			addr := serveRaw(t, func(c net.Conn) {
+				tt.handle(c)
+				select {
+				case hungUp <- struct{}{}:
+				default:
+				}
+			})
+
+			got := h.Check(t.Context(), HTTPRequest{URL: tt.scheme + "://" + addr + "/", Timeout: 300 * time.Millisecond})
+
+			if got.ErrorKind != KindTimeout {
+				t.Errorf("got kind %q (%s), want %q", got.ErrorKind, got.Error, KindTimeout)
+			}
+			select {
+			case <-hungUp:
+			case <-time.After(slack):
+				t.Fatal("the connection is still open after the check timed out")
+			}
+		})
+	}
+}
+
+func TestHTTPCheckCanceled(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		// answering: cancel once the server has the request, not before
+		// the check starts.
+		answering bool
+		wantErr   string
+	}{
+		{name: "before the check", wantErr: "canceled: preparing request"},
+		{name: "while the server is answering", answering: true, wantErr: "canceled: waiting for response"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			reached := make(chan struct{}, 1)
+			srv := serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				reached <- struct{}{}
+				<-r.Context().Done()
+			}), nil)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			if tt.answering {
+				go func() {
+					select {
+					case <-reached:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+			} else {
+				cancel()
+			}
+
+			got := h.Check(ctx, HTTPRequest{URL: srv.URL, Timeout: time.Minute})
+
+			if got.OK || got.ErrorKind != KindTimeout || got.Error != tt.wantErr {
+				t.Errorf("got OK %v, kind %q, error %q; want kind %q, error %q",
+					got.OK, got.ErrorKind, got.Error, KindTimeout, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckContextDeadline(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	srv := serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}), nil)
+	const deadline = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), deadline)
+	defer cancel()
+
+	got := h.Check(ctx, HTTPRequest{URL: srv.URL, Timeout: time.Minute})
+
+	// The check says how long it really had, not the request's timeout.
+	budget, stage, ok := strings.Cut(strings.TrimPrefix(got.Error, "timeout after "), ": ")
+	d, err := time.ParseDuration(budget)
+	if got.ErrorKind != KindTimeout || !ok || err != nil || d <= 0 || d > deadline || stage != "waiting for response" {
+		t.Errorf("got kind %q, error %q; want %q, timeout after at most %v: waiting for response",
+			got.ErrorKind, got.Error, KindTimeout, deadline)
+	}
+}
+
+func TestHTTPCheckPhases(t *testing.T) {
+	t.Parallel()
+
+	type positive struct{ dns, connect, tls, ttfb bool }
+	tests := []struct {
+		name   string
+		target func(t *testing.T) string
+		want   positive // which phases must be > 0; the others must be 0
+	}{
+		{
+			name:   "IP address",
+			target: func(t *testing.T) string { return serve(t, site(), nil).URL + "/ok" },
+			want:   positive{connect: true, ttfb: true},
+		},
+		{
+			name: "host name",
+			target: func(t *testing.T) string {
+				addrs, err := net.DefaultResolver.LookupHost(t.Context(), "localhost")
+				if err != nil || len(addrs) == 0 {
+					t.Skipf("localhost does not resolve: %v", err)
+				}
+				return strings.Replace(serve(t, site(), nil).URL, "127.0.0.1", "localhost", 1) + "/ok"
+			},
+			want: positive{dns: true, connect: true, ttfb: true},
+		},
+		{
+			name:   "HTTPS",
+			target: func(t *testing.T) string { return serveTLS(t, site()).URL + "/ok" },
+			want:   positive{connect: true, tls: true, ttfb: true},
+		},
+		{
+			name: "redirected from HTTPS to HTTP: phases of the last hop",
+			target: func(t *testing.T) string {
+				plain := serve(t, site(), nil)
+				return serveTLS(t, http.RedirectHandler(plain.URL+"/ok", http.StatusFound)).URL
+			},
+			want: positive{connect: true, ttfb: true},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			req := HTTPRequest{URL: tt.target(t), Timeout: 10 * time.Second, FollowRedirects: true}
+
+			got := h.Check(t.Context(), req)
+
+			if !got.OK {
+				t.Fatalf("check failed: %s %s", got.ErrorKind, got.Error)
+			}
+			p := got.Phases
+			gotPositive := positive{dns: p.DNS > 0, connect: p.Connect > 0, tls: p.TLS > 0, ttfb: p.TTFB > 0}
+			if gotPositive != tt.want || p.DNS < 0 || p.Connect < 0 || p.TLS < 0 || p.TTFB < 0 {
+				t.Errorf("phases %+v; want positive %+v, the others zero", p, tt.want)
+			}
+			if sum := p.DNS + p.Connect + p.TLS + p.TTFB; got.Latency < sum {
+				t.Errorf("latency %v < sum of phases %v", got.Latency, sum)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckBodyLimit(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	written := make(chan int64, 1)
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		chunk := make([]byte, 32<<10)
+		var n int64
+		defer func() { written <- n }()
+		for {
+			m, err := w.Write(chunk)
+			n += int64(m)
+			if err != nil {
+				return
+			}
+		}
+	}), nil)
+
+	got := h.Check(t.Context(), HTTPRequest{URL: srv.URL, Timeout: time.Minute})
+
+	if !got.OK {
+		t.Fatalf("check of an endless body failed: %s %s", got.ErrorKind, got.Error)
+	}
+	// The server writes until the closed connection stops it, so it wrote the
+	// MiB read plus what socket buffers held; TestReadBody counts exactly.
+	select {
+	case n := <-written:
+		if n < MaxBodyBytes || n > 64*MaxBodyBytes {
+			t.Errorf("server wrote %d bytes before the check hung up; want %d plus buffers", n, MaxBodyBytes)
+		}
+	case <-time.After(slack):
+		t.Fatal("server still writing: the check did not close the connection")
+	}
+}
+
+// countingReader is an endless body that counts the bytes read from it.
+type countingReader struct{ n int64 }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	r.n += int64(len(p))
+	return len(p), nil
+}
+
+func TestReadBody(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		size int64 // -1: endless
+		want int64
+	}{
+		{name: "empty", size: 0, want: 0},
+		{name: "small", size: 10, want: 10},
+		{name: "exactly the limit", size: MaxBodyBytes, want: MaxBodyBytes},
+		{name: "over the limit", size: MaxBodyBytes + 1, want: MaxBodyBytes},
+		{name: "endless", size: -1, want: MaxBodyBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := &countingReader{}
+			var body io.Reader = src
+			if tt.size >= 0 {
+				body = io.LimitReader(src, tt.size)
+			}
+
+			n, err := readBody(body)
+
+			if err != nil || n != tt.want || src.n != tt.want {
+				t.Errorf("read %d (%d from the body), err %v; want %d", n, src.n, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckRequest(t *testing.T) {
+	t.Parallel()
+
+	type seen struct{ method, host, userAgent, token, contentType, body string }
+	tests := []struct {
+		name string
+		req  HTTPRequest
+		want seen // host "" means the server's address
+	}{
+		{
+			name: "method, headers, host and body",
+			req: HTTPRequest{
+				Method: http.MethodPut,
+				Headers: map[string]string{
+					"X-Token":      "secret",
+					"Content-Type": "application/json",
+					"host":         "status.example",
+				},
+				Body: `{"ping":true}`,
+			},
+			want: seen{method: "PUT", host: "status.example", userAgent: testUserAgent,
+				token: "secret", contentType: "application/json", body: `{"ping":true}`},
+		},
+		{
+			name: "body sent with GET",
+			req:  HTTPRequest{Body: "ping"},
+			want: seen{method: "GET", userAgent: testUserAgent, body: "ping"},
+		},
+		{
+			name: "own user agent",
+			req:  HTTPRequest{Method: http.MethodHead, Headers: map[string]string{"user-agent": "probe/2"}},
+			want: seen{method: "HEAD", userAgent: "probe/2"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			seenc := make(chan seen, 1)
+			srv := serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				seenc <- seen{
+					method:      r.Method,
+					host:        r.Host,
+					userAgent:   r.UserAgent(),
+					token:       r.Header.Get("X-Token"),
+					contentType: r.Header.Get("Content-Type"),
+					body:        string(body),
+				}
+			}), nil)
+			req := tt.req
+			req.URL = srv.URL
+			req.Timeout = 10 * time.Second
+			want := tt.want
+			if want.host == "" {
+				want.host = strings.TrimPrefix(srv.URL, "http://")
+			}
+
+			got := h.Check(t.Context(), req)
+
+			if !got.OK {
+				t.Fatalf("check failed: %s %s", got.ErrorKind, got.Error)
+			}
+			if s := <-seenc; s != want {
+				t.Errorf("server saw %+v, want %+v", s, want)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckFreshConnections(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name  string
+		https bool
+	}{
+		{name: "HTTP/1.1"},
+		{name: "HTTP/2 over TLS", https: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			type visit struct {
+				addr    string
+				resumed bool
+			}
+			visits := make(chan visit, 2)
+			handler := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				visits <- visit{addr: r.RemoteAddr, resumed: r.TLS != nil && r.TLS.DidResume}
+			})
+			var srv *httptest.Server
+			if tt.https {
+				srv = serveTLS(t, handler)
+			} else {
+				srv = serve(t, handler, nil)
+			}
+
+			for range 2 {
+				if got := h.Check(t.Context(), HTTPRequest{URL: srv.URL, Timeout: 10 * time.Second}); !got.OK {
+					t.Fatalf("check failed: %s %s", got.ErrorKind, got.Error)
+				}
+			}
+
+			first, second := <-visits, <-visits
+			if first.addr == second.addr {
+				t.Errorf("both checks came from %s: connection reused", first.addr)
+			}
+			if second.resumed {
+				t.Error("second check resumed the first one's TLS session")
+			}
+		})
+	}
+}
+
+func TestHTTPConcurrent(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	srv := serve(t, site(), nil)
+
+	var wg sync.WaitGroup
+	results := make(chan Result, 64)
+	for i := range cap(results) {
+		wg.Go(func() {
+			path := "/ok"
+			if i%2 == 1 {
+				path = "/status/503"
+			}
+			results <- h.Check(t.Context(), HTTPRequest{URL: srv.URL + path, Timeout: 10 * time.Second})
+		})
+	}
+	wg.Wait()
+	close(results)
+
+	var up, down int
+	for r := range results {
+		switch {
+		case r.OK && r.StatusCode == 200:
+			up++
+		case r.ErrorKind == KindStatus && r.StatusCode == 503:
+			down++
+		default:
+			t.Errorf("unexpected result %+v", r)
+		}
+	}
+	if up != 32 || down != 32 {
+		t.Errorf("%d up, %d down; want 32 each", up, down)
+	}
+}
+
+func TestHTTPCloseTwice(t *testing.T) {
+	t.Parallel()
+	h := NewHTTP(testUserAgent)
+	h.Close()
+	h.Close()
+}
+
+func TestFormatRanges(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name, expected, want string
+	}{
+		{name: "one range", expected: "200-299", want: "200-299"},
+		{name: "one code", expected: "204", want: "204"},
+		{name: "codes and ranges", expected: "200-299,301,400-404", want: "200-299,301,400-404"},
+		{name: "spaces dropped", expected: " 200 - 299 , 301", want: "200-299,301"},
+		{name: "range of one code", expected: "301-301", want: "301"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := formatRanges(statusRanges(t, tt.expected)); got != tt.want {
+				t.Errorf("formatRanges(%q) = %q, want %q", tt.expected, got, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkHTTPCheck(b *testing.B) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok")
+	})
+	for _, https := range []bool{false, true} {
+		name := "http"
+		srv := httptest.NewUnstartedServer(ok)
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		if https {
+			name = "https"
+			srv.EnableHTTP2 = true
+			srv.StartTLS()
+		} else {
+			srv.Start()
+		}
+		h := NewHTTP(testUserAgent)
+		req := HTTPRequest{URL: srv.URL, Timeout: 10 * time.Second}
+
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if r := h.Check(b.Context(), req); !r.OK {
+					b.Fatalf("check failed: %s %s", r.ErrorKind, r.Error)
+				}
+			}
+		})
+		b.Run(name+"-parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if r := h.Check(b.Context(), req); !r.OK {
+						b.Errorf("check failed: %s %s", r.ErrorKind, r.Error)
+						return
+					}
+				}
+			})
+		})
+		h.Close()
+		srv.Close()
+	}
+}
