@@ -1,5 +1,7 @@
 // Command scheduler is Pinguin's scheduler. It reads its configuration from PINGUIN_*
 // environment variables (see README.md) and runs until SIGINT or SIGTERM.
+// Run as "healthcheck URL" it instead exits 0 if URL answers 200 OK and 1
+// if not: the container healthcheck, as the image has no curl.
 package main
 
 import (
@@ -14,6 +16,9 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
+		os.Exit(app.Healthcheck(context.Background(), os.Args[2:], os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	var cfg config.Scheduler

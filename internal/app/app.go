@@ -103,3 +103,6 @@ func retry(ctx context.Context, logger *slog.Logger, what string, fn func(contex
 		delay = min(delay*2, 5*time.Second)
 	}
 }
+
+// RedisClient opens a Redis client on url, for tools and tests.
+func RedisClient(url string) (redis.UniversalClient, error) { return schedule.Open(url) }

@@ -40,6 +40,11 @@ const (
 // defaultExpected is what a request with no Expected ranges accepts.
 var defaultExpected = monitor.StatusRanges{{Low: 200, High: 299}}
 
+// closedIdle is how net/http reports, with no type to match, a connection
+// closed by the server before the request was written. It is worded for a
+// kept-alive connection; a check's connection is always new.
+const closedIdle = "http: server closed idle connection"
+
 // errTooManyRedirects stops a check that was redirected more often than its
 // request allows.
 var errTooManyRedirects = errors.New("too many redirects")
@@ -321,7 +326,8 @@ type hop struct {
 	stage                   stage
 	dns, connect, tls       time.Duration
 	dnsAt, connectAt, tlsAt time.Time // when each step started
-	wroteAt, firstByteAt    time.Time
+	gotConnAt, wroteAt      time.Time // request started, fully written
+	firstByteAt             time.Time
 }
 
 // trace returns the httptrace hooks that report to p.
@@ -399,7 +405,10 @@ func (p *probe) tlsHandshakeDone(_ tls.ConnectionState, _ error) {
 }
 
 func (p *probe) gotConn(httptrace.GotConnInfo) {
-	p.advance(stageSend)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hop.gotConnAt = time.Now()
+	p.hop.stage = max(p.hop.stage, stageSend)
 }
 
 func (p *probe) wroteRequest(httptrace.WroteRequestInfo) {
@@ -428,10 +437,16 @@ func (p *probe) snapshot() (Phases, stage) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	ph := Phases{DNS: p.hop.dns, Connect: p.hop.connect, TLS: p.hop.tls}
-	// The first byte can come before the request is fully written (a peer
-	// that answers without reading the body): then there is no TTFB.
-	if !p.hop.wroteAt.IsZero() && p.hop.firstByteAt.After(p.hop.wroteAt) {
-		ph.TTFB = p.hop.firstByteAt.Sub(p.hop.wroteAt)
+	// WroteRequest is reported by the goroutine that writes, which can be
+	// outrun by the one that reads the answer (or never report, when the
+	// peer answered without reading the body): then TTFB counts from the
+	// start of the request.
+	from := p.hop.wroteAt
+	if from.IsZero() || from.After(p.hop.firstByteAt) {
+		from = p.hop.gotConnAt
+	}
+	if !p.hop.firstByteAt.IsZero() && !from.IsZero() {
+		ph.TTFB = p.hop.firstByteAt.Sub(from)
 	}
 	return ph, p.hop.stage
 }
@@ -480,13 +495,25 @@ func (p *probe) classify(ctx context.Context, err error) (Kind, string) {
 	case isTLSError(err):
 		return KindTLS, err.Error()
 	case isConnectionError(err):
-		return KindConnection, stage.String() + ": " + err.Error()
+		return KindConnection, connectionMessage(stage, err)
+	case err.Error() == closedIdle:
+		return KindConnection, stage.String() + ": connection closed by the server"
 	case stage == stageTLS: // crypto/tls has untyped errors too
 		return KindTLS, err.Error()
 	case stage == stageNone: // refused by net/http before dialing
 		return KindInvalid, err.Error()
 	}
-	return KindConnection, stage.String() + ": " + err.Error()
+	return KindConnection, connectionMessage(stage, err)
+}
+
+// connectionMessage says when the connection broke and why, leaving out its
+// addresses (the local port differs each time) so that one failure reads the
+// same from check to check.
+func connectionMessage(stage stage, err error) string {
+	if opErr, ok := errors.AsType[*net.OpError](err); ok && opErr.Source != nil && opErr.Err != nil {
+		err = opErr.Err
+	}
+	return stage.String() + ": " + err.Error()
 }
 
 // timeout says a check ran out of time while at stage.

@@ -295,6 +295,28 @@ func TestHTTPCheck(t *testing.T) {
 			want: want{kind: KindConnection, errContains: ": "},
 		},
 		{
+			name: "connection reset",
+			target: func(t *testing.T) string {
+				return "http://" + serveRaw(t, func(c net.Conn) {
+					if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+						c.(*net.TCPConn).SetLinger(0) // closing sends a reset
+					}
+				}) + "/"
+			},
+			want: want{kind: KindConnection, err: "waiting for response: read: connection reset by peer"},
+		},
+		{
+			name: "body cut short",
+			target: func(t *testing.T) string {
+				return "http://" + serveRaw(t, func(c net.Conn) {
+					if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
+					}
+				}) + "/"
+			},
+			want: want{code: 200, kind: KindConnection, err: "reading body: unexpected EOF"},
+		},
+		{
 			name: "answer that is not HTTP",
 			target: func(t *testing.T) string {
 				return "http://" + serveRaw(t, func(c net.Conn) {
@@ -954,33 +976,41 @@ func TestFormatRanges(t *testing.T) {
 }
 
 func BenchmarkHTTPCheck(b *testing.B) {
-	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "ok")
-	})
-	for _, https := range []bool{false, true} {
-		name := "http"
-		srv := httptest.NewUnstartedServer(ok)
-		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-		if https {
-			name = "https"
-			srv.EnableHTTP2 = true
-			srv.StartTLS()
-		} else {
-			srv.Start()
-		}
-		h := NewHTTP(testUserAgent)
-		req := HTTPRequest{URL: srv.URL, Timeout: 10 * time.Second}
-
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if r := h.Check(b.Context(), req); !r.OK {
-					b.Fatalf("check failed: %s %s", r.ErrorKind, r.Error)
-				}
+	for _, bb := range []struct {
+		name     string
+		https    bool
+		parallel bool
+	}{
+		{name: "http"},
+		{name: "http-parallel", parallel: true},
+		{name: "https", https: true},
+		{name: "https-parallel", https: true, parallel: true},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				io.WriteString(w, "ok")
+			}))
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			if bb.https {
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+			} else {
+				srv.Start()
 			}
-		})
-		b.Run(name+"-parallel", func(b *testing.B) {
+			b.Cleanup(srv.Close)
+			h := NewHTTP(testUserAgent)
+			b.Cleanup(h.Close)
+			req := HTTPRequest{URL: srv.URL, Timeout: 10 * time.Second}
+
 			b.ReportAllocs()
+			if !bb.parallel {
+				for b.Loop() {
+					if r := h.Check(b.Context(), req); !r.OK {
+						b.Fatalf("check failed: %s %s", r.ErrorKind, r.Error)
+					}
+				}
+				return
+			}
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					if r := h.Check(b.Context(), req); !r.OK {
@@ -990,7 +1020,5 @@ func BenchmarkHTTPCheck(b *testing.B) {
 				}
 			})
 		})
-		h.Close()
-		srv.Close()
 	}
 }

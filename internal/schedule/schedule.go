@@ -308,7 +308,14 @@ func (s *Schedule) PublishChange(ctx context.Context, id int64) error {
 // while the subscription was down were missed.
 func (s *Schedule) SubscribeChanges(ctx context.Context, fn func(id int64), onReconnect func()) {
 	sub := s.client.Subscribe(ctx, s.keys.Changes)
-	defer sub.Close()
+	// Receive blocks on the socket regardless of ctx: closing the
+	// subscription is what ends it.
+	stop := context.AfterFunc(ctx, func() { _ = sub.Close() })
+	defer func() {
+		if stop() {
+			_ = sub.Close()
+		}
+	}()
 	first := true
 	for {
 		msg, err := sub.Receive(ctx)
