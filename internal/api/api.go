@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -70,7 +71,8 @@ func (s *Server) Handler() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, problem(http.StatusNotFound, "There is nothing at this path."))
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowed(r, req.URL.Path), ", "))
 		writeProblem(w, problem(http.StatusMethodNotAllowed, "This path does not take this method."))
 	})
 	probes := server.Probes(s.gatherer, s.ready)
@@ -91,6 +93,18 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/monitors/{id}/uptime", s.getUptime)
 	})
 	return r
+}
+
+// allowed lists the methods routes answers for path, for the Allow header
+// that RFC 9110 asks of a 405.
+func allowed(routes chi.Routes, path string) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func (s *Server) ready(ctx context.Context) error {

@@ -197,6 +197,9 @@ func TestBadRequests(t *testing.T) {
 		{"array body", "POST", mon, "application/json", `[1,2]`, 400, "", ""},
 		{"null body", "POST", mon, "application/json", `null`, 400, "", ""},
 		{"empty body", "POST", mon, "application/json", ``, 400, "", ""},
+		{"trailing brace", "POST", mon, "application/json", `{"name":"a","url":"https://a.example"}}`, 400, "", ""},
+		{"uptime window of centuries", "GET", one + "/uptime?from=1970-01-01T00:00:00Z&to=9999-01-01T00:00:00Z&bucket=1h", "", "", 400, "bucket", "gives more than 2000 buckets for this window; choose a larger bucket or a shorter window"},
+		{"to beyond year 9999 in UTC", "GET", one + "/uptime?to=9999-12-31T23:59:00-05:00", "", "", 400, "to", "must be between the years 1970 and 9999"},
 		{"trailing data", "POST", mon, "application/json", `{"name":"a","url":"https://a.example"} {}`, 400, "", ""},
 		{"xml", "POST", mon, "application/xml", `<monitor/>`, 415, "", ""},
 		{"huge body", "POST", mon, "application/json", `{"name":"` + strings.Repeat("x", 1<<20) + `"}`, 413, "", ""},
@@ -227,6 +230,9 @@ func TestBadRequests(t *testing.T) {
 			r := e.do(t, c.method, c.path, c.contentType, c.body)
 			if r.status != c.status {
 				t.Fatalf("status = %d, want %d: %s", r.status, c.status, r.raw)
+			}
+			if c.status == http.StatusMethodNotAllowed && r.header.Get("Allow") != "GET, POST" {
+				t.Fatalf("Allow = %q, want \"GET, POST\"", r.header.Get("Allow"))
 			}
 			if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 				t.Fatalf("Content-Type = %q, want application/problem+json", ct)

@@ -57,7 +57,7 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 	if fields == nil {
 		return nil, problem(http.StatusBadRequest, "The body must be a JSON object, not null.")
 	}
-	if dec.More() {
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, problem(http.StatusBadRequest, "The body must hold one JSON object and nothing after it.")
 	}
 	return fields, nil

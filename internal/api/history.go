@@ -61,10 +61,11 @@ func parseTime(r *http.Request, name string, def time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, invalid(name, "must be an RFC 3339 time such as 2026-01-02T15:04:05Z")
 	}
+	t = t.UTC()
 	if t.Year() < 1970 || t.Year() > 9999 {
 		return time.Time{}, invalid(name, "must be between the years 1970 and 9999")
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 func (s *Server) listChecks(w http.ResponseWriter, r *http.Request) {
@@ -239,7 +240,9 @@ func (s *Server) getUptime(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := store.UptimeQuery{MonitorID: id, From: from, To: to, Bucket: bucket}
-	if n := (to.Sub(from.Truncate(bucket)) + bucket - 1) / bucket; n > maxBuckets {
+	// Compared as a window, not a count: Sub saturates for windows of
+	// centuries, where a count would overflow.
+	if to.Sub(store.AlignDown(from, bucket)) > maxBuckets*bucket {
 		s.writeError(w, r, invalid("bucket", "gives more than "+strconv.Itoa(maxBuckets)+" buckets for this window; choose a larger bucket or a shorter window"))
 		return
 	}

@@ -109,7 +109,10 @@ func envVars(prefix string, t reflect.Type) map[string]envVar {
 		if key == "" {
 			key = strings.ToUpper(f.Name)
 		}
-		name := prefix + "_" + key
+		name := key
+		if prefix != "" {
+			name = prefix + "_" + key
+		}
 		if typ.Kind() == reflect.Struct && !decodesItself(typ) {
 			inner := prefix
 			if !f.Anonymous {
@@ -642,7 +645,7 @@ func TestCompose(t *testing.T) {
 				}
 				var vars map[string]envVar
 				if s.pinguin() {
-					vars = envVars(config.Prefix, reflect.TypeOf(cfg).Elem())
+					vars = envVars("", reflect.TypeOf(cfg).Elem())
 				}
 				for _, key := range slices.Sorted(maps.Keys(s.Environment)) {
 					if !strings.HasPrefix(key, config.Prefix+"_") {
@@ -710,7 +713,7 @@ func TestComposeConfigLoads(t *testing.T) {
 					unsetenv(t, k)
 				}
 			}
-			for _, v := range envVars(config.Prefix, reflect.TypeOf(cfg).Elem()) {
+			for _, v := range envVars("", reflect.TypeOf(cfg).Elem()) {
 				unsetenv(t, v.alt)
 			}
 			for k, v := range s.Environment {
@@ -824,12 +827,12 @@ func TestComposeEnvVarsWalker(t *testing.T) {
 		}
 		t.Run(e.Name(), func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := envconfig.Usagef(config.Prefix, cfg, &buf, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
+			if err := envconfig.Usagef("", cfg, &buf, "{{range .}}{{usage_key .}}\n{{end}}"); err != nil {
 				t.Fatal(err)
 			}
 			want := strings.Fields(buf.String())
 			slices.Sort(want)
-			got := slices.Sorted(maps.Keys(envVars(config.Prefix, reflect.TypeOf(cfg).Elem())))
+			got := slices.Sorted(maps.Keys(envVars("", reflect.TypeOf(cfg).Elem())))
 			if !slices.Equal(got, want) {
 				t.Errorf("envVars = %v\nenvconfig reads %v", got, want)
 			}

@@ -23,66 +23,67 @@ const Prefix = "PINGUIN"
 // Shared is the configuration every binary reads.
 type Shared struct {
 	// DatabaseURL is the PostgreSQL connection URL (pgx syntax).
-	DatabaseURL string `envconfig:"DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/pinguin?sslmode=disable"`
+	DatabaseURL string `envconfig:"PINGUIN_DATABASE_URL" default:"postgres://postgres@127.0.0.1:5432/pinguin?sslmode=disable"`
 	// RedisURL is the Redis URL (redis:// or rediss://).
-	RedisURL string `envconfig:"REDIS_URL" default:"redis://127.0.0.1:6379/0"`
+	RedisURL string `envconfig:"PINGUIN_REDIS_URL" default:"redis://127.0.0.1:6379/0"`
 	// RedisPrefix is the prefix of every Redis key; it becomes a hash tag.
-	RedisPrefix string `envconfig:"REDIS_PREFIX" default:"pinguin"`
+	RedisPrefix string `envconfig:"PINGUIN_REDIS_PREFIX" default:"pinguin"`
 	// LogLevel is debug, info, warn or error.
-	LogLevel string `envconfig:"LOG_LEVEL" default:"info"`
+	LogLevel string `envconfig:"PINGUIN_LOG_LEVEL" default:"info"`
 	// LogFormat is text or json.
-	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
+	LogFormat string `envconfig:"PINGUIN_LOG_FORMAT" default:"text"`
 	// SchemaWait is how long scheduler and worker wait for the schema before giving up.
-	SchemaWait time.Duration `envconfig:"SCHEMA_WAIT" default:"5m"`
+	SchemaWait time.Duration `envconfig:"PINGUIN_SCHEMA_WAIT" default:"5m"`
 }
 
 // API is the configuration of cmd/api.
 type API struct {
 	Shared
 	// Addr is where the REST API listens.
-	Addr string `envconfig:"API_ADDR" default:":8080"`
+	Addr string `envconfig:"PINGUIN_API_ADDR" default:":8080"`
 	// AutoMigrate applies pending migrations at start.
-	AutoMigrate bool `envconfig:"AUTO_MIGRATE" default:"true"`
+	AutoMigrate bool `envconfig:"PINGUIN_AUTO_MIGRATE" default:"true"`
 }
 
 // Scheduler is the configuration of cmd/scheduler.
 type Scheduler struct {
 	Shared
 	// AdminAddr serves /healthz and /metrics when set.
-	AdminAddr string `envconfig:"ADMIN_ADDR" default:""`
+	AdminAddr string `envconfig:"PINGUIN_ADMIN_ADDR" default:""`
 	// ReconcileInterval is how often the schedule is rebuilt from PostgreSQL.
-	ReconcileInterval time.Duration `envconfig:"RECONCILE_INTERVAL" default:"30s"`
+	ReconcileInterval time.Duration `envconfig:"PINGUIN_RECONCILE_INTERVAL" default:"30s"`
 	// DispatchInterval is how often due monitors are moved to the work list.
-	DispatchInterval time.Duration `envconfig:"DISPATCH_INTERVAL" default:"100ms"`
+	DispatchInterval time.Duration `envconfig:"PINGUIN_DISPATCH_INTERVAL" default:"100ms"`
 	// DispatchBatch is the most ids one dispatch call claims.
-	DispatchBatch int `envconfig:"DISPATCH_BATCH" default:"5000"`
+	DispatchBatch int `envconfig:"PINGUIN_DISPATCH_BATCH" default:"5000"`
 	// HousekeepingInterval is how often retention and purges run.
-	HousekeepingInterval time.Duration `envconfig:"HOUSEKEEPING_INTERVAL" default:"10m"`
+	HousekeepingInterval time.Duration `envconfig:"PINGUIN_HOUSEKEEPING_INTERVAL" default:"10m"`
 	// ResultsRetention is how long raw check results are kept.
-	ResultsRetention time.Duration `envconfig:"RESULTS_RETENTION" default:"720h"`
+	ResultsRetention time.Duration `envconfig:"PINGUIN_RESULTS_RETENTION" default:"720h"`
 	// RollupsRetention is how long hourly rollups are kept.
-	RollupsRetention time.Duration `envconfig:"ROLLUPS_RETENTION" default:"9600h"`
+	RollupsRetention time.Duration `envconfig:"PINGUIN_ROLLUPS_RETENTION" default:"9600h"`
 }
 
 // Worker is the configuration of cmd/worker.
 type Worker struct {
 	Shared
 	// AdminAddr serves /healthz and /metrics when set.
-	AdminAddr string `envconfig:"ADMIN_ADDR" default:""`
+	AdminAddr string `envconfig:"PINGUIN_ADMIN_ADDR" default:""`
 	// WorkerID names this worker in check results; the host name when empty.
-	WorkerID string `envconfig:"WORKER_ID" default:""`
+	WorkerID string `envconfig:"PINGUIN_WORKER_ID" default:""`
 	// Concurrency is the most checks one worker runs at once.
-	Concurrency int `envconfig:"WORKER_CONCURRENCY" default:"256"`
+	Concurrency int `envconfig:"PINGUIN_WORKER_CONCURRENCY" default:"256"`
 	// BatchSize is the most results written in one batch.
-	BatchSize int `envconfig:"WORKER_BATCH_SIZE" default:"1000"`
+	BatchSize int `envconfig:"PINGUIN_WORKER_BATCH_SIZE" default:"1000"`
 	// FlushInterval is the longest a result waits before its batch is written.
-	FlushInterval time.Duration `envconfig:"WORKER_FLUSH_INTERVAL" default:"250ms"`
+	FlushInterval time.Duration `envconfig:"PINGUIN_WORKER_FLUSH_INTERVAL" default:"250ms"`
 	// BufferLimit is the most results held while PostgreSQL is unreachable.
-	BufferLimit int `envconfig:"WORKER_BUFFER_LIMIT" default:"100000"`
+	BufferLimit int `envconfig:"PINGUIN_WORKER_BUFFER_LIMIT" default:"100000"`
 	// ConfigSweepInterval is how often cached monitor configuration is compared with PostgreSQL.
-	ConfigSweepInterval time.Duration `envconfig:"WORKER_CONFIG_SWEEP_INTERVAL" default:"30s"`
-	// ShutdownTimeout bounds how long a stopping worker waits for checks and the last flush.
-	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"30s"`
+	ConfigSweepInterval time.Duration `envconfig:"PINGUIN_WORKER_CONFIG_SWEEP_INTERVAL" default:"30s"`
+	// ShutdownTimeout bounds the last flush of a stopping worker, after its
+	// checks in flight have finished (each within its own timeout).
+	ShutdownTimeout time.Duration `envconfig:"PINGUIN_SHUTDOWN_TIMEOUT" default:"30s"`
 }
 
 // Validator is implemented by configurations that check their own values.
@@ -93,7 +94,11 @@ type Validator interface {
 // Load fills cfg (a pointer to API, Scheduler or Worker) from the
 // environment and validates it. The error is one line naming the variable.
 func Load(cfg Validator) error {
-	if err := envconfig.Process(Prefix, cfg); err != nil {
+	// The tags carry the full names and the prefix given here is empty:
+	// with a prefix, envconfig falls back to the bare name (DATABASE_URL,
+	// REDIS_URL, ...) when the prefixed one is unset, and would pick up
+	// whatever else on the host sets those.
+	if err := envconfig.Process("", cfg); err != nil {
 		var perr *envconfig.ParseError
 		if errors.As(err, &perr) {
 			return fmt.Errorf("config: %s=%q is not a valid %s", perr.KeyName, perr.Value, typeName(perr.TypeName))

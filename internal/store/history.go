@@ -78,11 +78,19 @@ type UptimeQuery struct {
 	Bucket    time.Duration
 }
 
+// AlignDown returns the start of the bucket of size d that holds t, with
+// buckets aligned to multiples of d since the Unix epoch (UTC). Sizes that
+// divide a day therefore start at midnight UTC.
+func AlignDown(t time.Time, d time.Duration) time.Time {
+	ms, size := t.UnixMilli(), d.Milliseconds()
+	return time.UnixMilli(ms - ((ms%size)+size)%size).UTC()
+}
+
 // BucketStarts returns the start of each bucket of q: aligned to the bucket
 // size, the first clipped to From.
 func (q UptimeQuery) BucketStarts() []time.Time {
 	var out []time.Time
-	for t := q.From.Truncate(q.Bucket); t.Before(q.To); t = t.Add(q.Bucket) {
+	for t := AlignDown(q.From, q.Bucket); t.Before(q.To); t = t.Add(q.Bucket) {
 		out = append(out, maxTime(t, q.From))
 	}
 	return out
@@ -118,7 +126,7 @@ func (s *Store) uptimeFromRaw(ctx context.Context, q UptimeQuery) (Uptime, error
 	for i, t := range starts {
 		out.Buckets[i] = Bucket{Start: t, Stats: emptyStats(true)}
 	}
-	origin := q.From.Truncate(q.Bucket)
+	origin := AlignDown(q.From, q.Bucket)
 	rows, err := s.pool.Query(ctx, `
 		SELECT floor(extract(epoch FROM time - @origin) * 1000 / @bucket_ms)::bigint AS b,
 			count(*), count(*) FILTER (WHERE NOT ok),
@@ -162,7 +170,7 @@ func (s *Store) uptimeFromRaw(ctx context.Context, q UptimeQuery) (Uptime, error
 func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, error) {
 	starts := q.BucketStarts()
 	aggs := make([]aggregate, len(starts))
-	origin := q.From.Truncate(q.Bucket)
+	origin := AlignDown(q.From, q.Bucket)
 	index := func(t time.Time) int { return int(t.Sub(origin) / q.Bucket) }
 
 	firstHour, lastHour := q.From.Truncate(time.Hour), q.To.Truncate(time.Hour)

@@ -222,3 +222,22 @@ func TestWriteBatchAndHistory(t *testing.T) {
 		t.Fatalf("checks after purge = %d (%v)", len(gone), err)
 	}
 }
+
+func TestAlignDownCountsFromTheEpoch(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		t    time.Time
+		d    time.Duration
+		want time.Time
+	}{
+		{"hour", time.Date(2026, 1, 1, 10, 30, 0, 0, time.UTC), time.Hour, time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)},
+		{"day from another zone", time.Date(2026, 1, 1, 1, 0, 0, 0, time.FixedZone("x", 3*3600)), 24 * time.Hour, time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{"7 minutes", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 7 * time.Minute, time.UnixMilli(1767225600000 - 1767225600000%(7*60000)).UTC()},
+	}
+	for _, c := range cases {
+		if got := store.AlignDown(c.t, c.d); !got.Equal(c.want) {
+			t.Errorf("%s: AlignDown = %s, want %s", c.name, got, c.want)
+		}
+	}
+}
