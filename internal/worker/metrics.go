@@ -1,6 +1,10 @@
 package worker
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 type metrics struct {
 	checks         *prometheus.CounterVec
@@ -9,16 +13,20 @@ type metrics struct {
 	badJobs        prometheus.Counter
 	inFlight       prometheus.Gauge
 	dispatchLag    prometheus.Histogram
+	dispatchLagMax prometheus.Gauge
 	checkDuration  prometheus.Histogram
 	endToEnd       prometheus.Histogram
 	resultsWritten prometheus.Counter
 	resultsDropped prometheus.Counter
 	writeErrors    prometheus.Counter
 	buffered       prometheus.Gauge
+
+	lagMu  sync.Mutex
+	lagMax float64
 }
 
-// lagBuckets cover a few milliseconds to a minute.
-var lagBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+// lagBuckets cover a millisecond to a minute.
+var lagBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	opts := func(name, help string) prometheus.Opts {
@@ -36,6 +44,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		badJobs:        prometheus.NewCounter(prometheus.CounterOpts(opts("jobs_malformed_total", "Malformed jobs dropped from the work list."))),
 		inFlight:       prometheus.NewGauge(prometheus.GaugeOpts(opts("checks_in_flight", "Checks running now."))),
 		dispatchLag:    hist("dispatch_lag_seconds", "Time from a job's due time to its check's start."),
+		dispatchLagMax: prometheus.NewGauge(prometheus.GaugeOpts(opts("dispatch_lag_max_seconds", "Largest dispatch lag seen since the worker started."))),
 		checkDuration:  hist("check_duration_seconds", "Duration of checks."),
 		endToEnd:       hist("end_to_end_seconds", "Time from a job's due time to its result committed in PostgreSQL."),
 		resultsWritten: prometheus.NewCounter(prometheus.CounterOpts(opts("results_written_total", "Results written to PostgreSQL."))),
@@ -43,7 +52,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		writeErrors:    prometheus.NewCounter(prometheus.CounterOpts(opts("write_errors_total", "Failed batch writes (retried)."))),
 		buffered:       prometheus.NewGauge(prometheus.GaugeOpts(opts("results_buffered", "Results waiting to be written."))),
 	}
-	reg.MustRegister(m.checks, m.skippedJobs, m.staleJobs, m.badJobs, m.inFlight, m.dispatchLag,
+	reg.MustRegister(m.checks, m.skippedJobs, m.staleJobs, m.badJobs, m.inFlight, m.dispatchLag, m.dispatchLagMax,
 		m.checkDuration, m.endToEnd, m.resultsWritten, m.resultsDropped, m.writeErrors, m.buffered)
 	return m
+}
+
+// observeLag records one dispatch lag.
+func (m *metrics) observeLag(seconds float64) {
+	m.dispatchLag.Observe(seconds)
+	m.lagMu.Lock()
+	if seconds > m.lagMax {
+		m.lagMax = seconds
+		m.dispatchLagMax.Set(seconds)
+	}
+	m.lagMu.Unlock()
 }

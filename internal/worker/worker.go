@@ -216,7 +216,7 @@ func (w *Worker) run(ctx context.Context, jobs []schedule.Job, slots chan struct
 
 func (w *Worker) check(ctx context.Context, j schedule.Job, t *target) {
 	start := w.now()
-	w.metrics.dispatchLag.Observe(start.Sub(j.Due).Seconds())
+	w.metrics.observeLag(start.Sub(j.Due).Seconds())
 	w.metrics.inFlight.Inc()
 	// A check in flight at shutdown finishes: its own timeout bounds it.
 	res := w.prober.Check(context.WithoutCancel(ctx), t.request)
