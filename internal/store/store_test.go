@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -203,9 +204,21 @@ func TestWriteBatchAndHistory(t *testing.T) {
 		t.Fatalf("empty window = %+v", empty)
 	}
 
-	// Retention and purge.
-	if n, err := st.ApplyRetention(ctx, base.Add(time.Hour), base.Add(-time.Hour), 100); err != nil || n != 60 {
-		t.Fatalf("retention removed %d (%v), want 60", n, err)
+	// Retention: results of the day before go, today's stay. The cutoff is
+	// a day boundary, so TimescaleDB drops exactly that day's chunk.
+	var yesterday []store.Result
+	for i := range 10 {
+		yesterday = append(yesterday, store.Result{Time: base.Add(-24*time.Hour + time.Duration(i)*time.Minute), MonitorID: m.ID, OK: true, LatencyMS: 5, Worker: "w1"})
+	}
+	if err := st.WriteBatch(ctx, yesterday, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ApplyRetention(ctx, base.Truncate(24*time.Hour), base.Add(-48*time.Hour), 100); err != nil {
+		t.Fatalf("retention: %v", err)
+	}
+	kept, err := st.Checks(ctx, m.ID, base.Add(-48*time.Hour), base.Add(4*time.Hour), time.Time{}, 1000)
+	if err != nil || len(kept) != 180 {
+		t.Fatalf("after retention %d checks are left (%v), want today's 180", len(kept), err)
 	}
 	if err := st.DeleteMonitor(ctx, m.ID); err != nil {
 		t.Fatal(err)
@@ -214,8 +227,8 @@ func TestWriteBatchAndHistory(t *testing.T) {
 	if err != nil {
 		t.Fatalf("purge: %v", err)
 	}
-	if n != 120+4 { // 120 results and 4 hourly rollups
-		t.Fatalf("purge removed %d rows, want 124", n)
+	if n != 180+4+1 { // 180 results and 4+1 hourly rollups
+		t.Fatalf("purge removed %d rows, want 185", n)
 	}
 	gone, err := st.Checks(ctx, m.ID, base, base.Add(4*time.Hour), time.Time{}, 10)
 	if err != nil || len(gone) != 0 {
@@ -239,5 +252,23 @@ func TestAlignDownCountsFromTheEpoch(t *testing.T) {
 		if got := store.AlignDown(c.t, c.d); !got.Equal(c.want) {
 			t.Errorf("%s: AlignDown = %s, want %s", c.name, got, c.want)
 		}
+	}
+}
+
+func TestTimescaleWhenUsable(t *testing.T) {
+	st := setup(t)
+	ctx := context.Background()
+	var preload string
+	if err := st.Pool().QueryRow(ctx, `SELECT current_setting('shared_preload_libraries')`).Scan(&preload); err != nil {
+		t.Fatal(err)
+	}
+	hyper, err := st.Hypertable(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Migration 0002 turns check_results into a hypertable exactly when
+	// TimescaleDB is preloaded; on plain PostgreSQL it changes nothing.
+	if want := strings.Contains(preload, "timescaledb"); hyper != want {
+		t.Fatalf("hypertable = %v with shared_preload_libraries %q", hyper, preload)
 	}
 }
