@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -14,6 +15,8 @@ import (
 // metrics are the samples of one or more /metrics pages, merged by metric
 // name: counters and gauges summed over label sets and pages (sum), their
 // largest single value kept (max), histograms' buckets summed (hist).
+// Counters and gauges are also kept per label set, under keys such as
+// pinguin_worker_checks_total{outcome="down"} (see series).
 type metrics struct {
 	sum  map[string]float64
 	max  map[string]float64
@@ -44,11 +47,11 @@ func (m metrics) addText(r io.Reader) error {
 func (m metrics) addSample(name string, typ dto.MetricType, s *dto.Metric) error {
 	switch typ {
 	case dto.MetricType_COUNTER:
-		m.addValue(name, s.GetCounter().GetValue())
+		m.addValue(name, s, s.GetCounter().GetValue())
 	case dto.MetricType_GAUGE:
-		m.addValue(name, s.GetGauge().GetValue())
+		m.addValue(name, s, s.GetGauge().GetValue())
 	case dto.MetricType_UNTYPED:
-		m.addValue(name, s.GetUntyped().GetValue())
+		m.addValue(name, s, s.GetUntyped().GetValue())
 	case dto.MetricType_HISTOGRAM:
 		h, err := m.hist[name].combine(histogramFromDTO(s.GetHistogram()), +1)
 		if err != nil {
@@ -59,11 +62,33 @@ func (m metrics) addSample(name string, typ dto.MetricType, s *dto.Metric) error
 	return nil
 }
 
-func (m metrics) addValue(name string, v float64) {
-	m.sum[name] += v
-	if old, ok := m.max[name]; !ok || v > old {
-		m.max[name] = v
+func (m metrics) addValue(name string, s *dto.Metric, v float64) {
+	keys := []string{name}
+	if len(s.GetLabel()) > 0 {
+		keys = append(keys, series(name, s.GetLabel()))
 	}
+	for _, k := range keys {
+		m.sum[k] += v
+		if old, ok := m.max[k]; !ok || v > old {
+			m.max[k] = v
+		}
+	}
+}
+
+// series is the key of one label set of a metric: name{a="x",b="y"}, the
+// labels in the order of the page (client_golang sorts them by name).
+func series(name string, labels []*dto.LabelPair) string {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, l := range labels {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s=%q", l.GetName(), l.GetValue())
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // scrape fetches url (a /metrics page) and merges it into m.

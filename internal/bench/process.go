@@ -68,16 +68,18 @@ func (p *process) exitedEarly() bool {
 
 // stop ends the process: it closes its stdin (if any) and waits a little,
 // sends SIGTERM and waits up to grace, then sends SIGKILL. It returns the
-// process's exit error, or nil for a clean exit. Calling it again, or
-// after the process exited, only waits for the exit.
+// process's exit error, or nil for a clean exit. Calling it again only
+// waits for the exit, and returns nil.
 func (p *process) stop(grace time.Duration) error {
 	p.mu.Lock()
 	first := !p.stopping
 	p.stopping = true
 	p.mu.Unlock()
-	if first {
-		p.terminate(grace)
+	if !first {
+		<-p.done
+		return nil
 	}
+	p.terminate(grace)
 	<-p.done
 	return p.waitErr
 }
