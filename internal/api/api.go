@@ -51,14 +51,16 @@ type Server struct {
 	logger   *slog.Logger
 	gatherer prometheus.Gatherer
 	now      func() time.Time
+	metrics  *requestMetrics
 }
 
-// New builds a Server. now may be nil for the wall clock.
-func New(st Store, sched Schedule, gatherer prometheus.Gatherer, logger *slog.Logger, now func() time.Time) *Server {
+// New builds a Server that registers its metrics with reg and serves
+// reg's metrics on /metrics. now may be nil for the wall clock.
+func New(st Store, sched Schedule, reg *prometheus.Registry, logger *slog.Logger, now func() time.Time) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{store: st, sched: sched, logger: logger, gatherer: gatherer, now: now}
+	return &Server{store: st, sched: sched, logger: logger, gatherer: reg, now: now, metrics: newRequestMetrics(reg)}
 }
 
 //go:embed openapi.json
@@ -67,7 +69,7 @@ var openAPI []byte
 // Handler returns the router.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer)
+	r.Use(s.metrics.middleware, s.recoverer)
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, problem(http.StatusNotFound, "There is nothing at this path."))
 	})

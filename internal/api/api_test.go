@@ -319,3 +319,23 @@ func TestHistoryEndpoints(t *testing.T) {
 		t.Fatalf("90-day uptime = %d %s", r.status, r.raw[:min(len(r.raw), 300)])
 	}
 }
+
+func TestProbesAndMetrics(t *testing.T) {
+	e := setup(t)
+	e.create(t, `{"name":"m","url":"https://example.com"}`)
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/readyz":  "ok",
+		"/metrics": `pinguin_api_requests_total{code="201",method="POST",route="/api/v1/monitors"} 1`,
+	} {
+		res, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s = %d, want 200 containing %q:\n%.500s", path, res.StatusCode, want, body)
+		}
+	}
+}
