@@ -12,12 +12,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/go-chi/httprate"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pinguin-dev/pinguin/internal/auth"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 	"github.com/pinguin-dev/pinguin/internal/schedule"
 	"github.com/pinguin-dev/pinguin/internal/server"
@@ -34,6 +38,12 @@ type Store interface {
 	Checks(ctx context.Context, monitorID int64, from, to, before time.Time, limit int) ([]store.Result, error)
 	Uptime(ctx context.Context, q store.UptimeQuery) (store.Uptime, error)
 	Ping(ctx context.Context) error
+
+	CreateToken(ctx context.Context, name string, scope auth.Scope, hash []byte, hint string, expires *time.Time) (auth.Token, error)
+	TokenByHash(ctx context.Context, hash []byte) (auth.Token, error)
+	TouchToken(ctx context.Context, id int64, now time.Time) error
+	ListTokens(ctx context.Context) ([]auth.Token, error)
+	DeleteToken(ctx context.Context, id int64) error
 }
 
 // Schedule is what the API needs of Redis.
@@ -44,6 +54,21 @@ type Schedule interface {
 	Ping(ctx context.Context) error
 }
 
+// Options tune a Server.
+type Options struct {
+	// RatePerToken and RatePerIP are the requests a token, and a client
+	// address, may make per minute; 0 means no limit.
+	RatePerToken int
+	RatePerIP    int
+	// MetricsNeedToken puts /metrics behind a read token.
+	MetricsNeedToken bool
+	// TrustProxy takes the client address from X-Forwarded-For / X-Real-IP
+	// (set it only behind a proxy that sets them).
+	TrustProxy bool
+	// Now is the clock; nil for the wall clock.
+	Now func() time.Time
+}
+
 // Server serves the API.
 type Server struct {
 	store    Store
@@ -52,15 +77,17 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	now      func() time.Time
 	metrics  *requestMetrics
+	opts     Options
 }
 
 // New builds a Server that registers its metrics with reg and serves
-// reg's metrics on /metrics. now may be nil for the wall clock.
-func New(st Store, sched Schedule, reg *prometheus.Registry, logger *slog.Logger, now func() time.Time) *Server {
+// reg's metrics on /metrics.
+func New(st Store, sched Schedule, reg *prometheus.Registry, logger *slog.Logger, opts Options) *Server {
+	now := opts.Now
 	if now == nil {
 		now = time.Now
 	}
-	return &Server{store: st, sched: sched, logger: logger, gatherer: reg, now: now, metrics: newRequestMetrics(reg)}
+	return &Server{store: st, sched: sched, logger: logger, gatherer: reg, now: now, metrics: newRequestMetrics(reg), opts: opts}
 }
 
 //go:embed openapi.json
@@ -69,7 +96,10 @@ var openAPI []byte
 // Handler returns the router.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.metrics.middleware, s.recoverer)
+	r.Use(s.metrics.middleware, s.recoverer, limitHeaders)
+	if s.opts.TrustProxy {
+		r.Use(middleware.RealIP)
+	}
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeProblem(w, problem(http.StatusNotFound, "There is nothing at this path."))
 	})
@@ -80,21 +110,68 @@ func (s *Server) Handler() http.Handler {
 	probes := server.Probes(s.gatherer, s.ready)
 	r.Method(http.MethodGet, "/healthz", probes)
 	r.Method(http.MethodGet, "/readyz", probes)
-	r.Method(http.MethodGet, "/metrics", probes)
+	if s.opts.MetricsNeedToken {
+		r.With(s.rateLimit(s.opts.RatePerIP, httprate.KeyByIP), s.authenticate(auth.Read)).Method(http.MethodGet, "/metrics", probes)
+	} else {
+		r.Method(http.MethodGet, "/metrics", probes)
+	}
 	r.Route("/api/v1", func(r chi.Router) {
+		// The description of the API is public: it holds no data.
 		r.Get("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write(openAPI) // the client may be gone; nothing to do then
 		})
-		r.Post("/monitors", s.createMonitor)
-		r.Get("/monitors", s.listMonitors)
-		r.Get("/monitors/{id}", s.getMonitor)
-		r.Patch("/monitors/{id}", s.updateMonitor)
-		r.Delete("/monitors/{id}", s.deleteMonitor)
-		r.Get("/monitors/{id}/checks", s.listChecks)
-		r.Get("/monitors/{id}/uptime", s.getUptime)
+		r.Group(func(r chi.Router) {
+			// Per address before the token lookup, so guessing tokens is
+			// slow; per token after it.
+			r.Use(s.rateLimit(s.opts.RatePerIP, httprate.KeyByIP))
+			scoped := func(scope auth.Scope) chi.Router {
+				return r.With(s.authenticate(scope), s.rateLimit(s.opts.RatePerToken, rateKeyByToken))
+			}
+			read, write, admin := scoped(auth.Read), scoped(auth.Write), scoped(auth.Admin)
+			write.Post("/monitors", s.createMonitor)
+			read.Get("/monitors", s.listMonitors)
+			read.Get("/monitors/{id}", s.getMonitor)
+			write.Patch("/monitors/{id}", s.updateMonitor)
+			write.Delete("/monitors/{id}", s.deleteMonitor)
+			read.Get("/monitors/{id}/checks", s.listChecks)
+			read.Get("/monitors/{id}/uptime", s.getUptime)
+			admin.Post("/tokens", s.createToken)
+			admin.Get("/tokens", s.listTokens)
+			admin.Delete("/tokens/{id}", s.deleteToken)
+		})
 	})
 	return r
+}
+
+// rateLimit allows perMinute requests per key a minute (none when 0), and
+// answers 429 with Retry-After beyond that.
+func (s *Server) rateLimit(perMinute int, key httprate.KeyFunc) func(http.Handler) http.Handler {
+	if perMinute <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	return httprate.Limit(perMinute, time.Minute,
+		httprate.WithKeyFuncs(key),
+		httprate.WithLimitHandler(func(w http.ResponseWriter, _ *http.Request) {
+			writeProblem(w, problem(http.StatusTooManyRequests, "Too many requests; retry after the time in Retry-After."))
+		}))
+}
+
+// maxHeaders bounds how many header fields a request may carry.
+const maxHeaders = 100
+
+func limitHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := 0
+		for _, v := range r.Header {
+			n += len(v)
+		}
+		if n > maxHeaders {
+			writeProblem(w, problem(http.StatusRequestHeaderFieldsTooLarge, "The request has more than "+strconv.Itoa(maxHeaders)+" header fields."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // allowed lists the methods routes answers for path, for the Allow header

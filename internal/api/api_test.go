@@ -13,26 +13,48 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pinguin-dev/pinguin/internal/api"
+	"github.com/pinguin-dev/pinguin/internal/auth"
 	"github.com/pinguin-dev/pinguin/internal/schedule"
 	"github.com/pinguin-dev/pinguin/internal/store"
 	"github.com/pinguin-dev/pinguin/internal/testenv"
 )
 
 type env struct {
-	srv   *httptest.Server
-	sched *schedule.Schedule
-	store *store.Store
+	srv    *httptest.Server
+	sched  *schedule.Schedule
+	store  *store.Store
+	tokens map[auth.Scope]string
+	token  string // sent by do; the admin token unless a test changes it
 }
 
 func setup(t *testing.T) *env {
+	t.Helper()
+	return setupWith(t, api.Options{})
+}
+
+func setupWith(t *testing.T, opts api.Options) *env {
 	t.Helper()
 	t.Parallel()
 	st, _ := testenv.Store(t)
 	client, prefix := testenv.Redis(t)
 	sched := schedule.New(client, prefix)
-	srv := httptest.NewServer(api.New(st, sched, prometheus.NewRegistry(), testenv.Logger(t), nil).Handler())
+	srv := httptest.NewServer(api.New(st, sched, prometheus.NewRegistry(), testenv.Logger(t), opts).Handler())
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, sched: sched, store: st}
+	e := &env{srv: srv, sched: sched, store: st, tokens: map[auth.Scope]string{}}
+	for _, scope := range []auth.Scope{auth.Read, auth.Write, auth.Admin} {
+		e.tokens[scope] = newToken(t, st, scope, nil)
+	}
+	e.token = e.tokens[auth.Admin]
+	return e
+}
+
+func newToken(t *testing.T, st *store.Store, scope auth.Scope, expires *time.Time) string {
+	t.Helper()
+	secret := auth.Generate()
+	if _, err := st.CreateToken(context.Background(), string(scope)+" token", scope, auth.Hash(secret), auth.Hint(secret), expires); err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
 
 type response struct {
@@ -50,6 +72,9 @@ func (e *env) do(t *testing.T, method, path, contentType, body string) response 
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

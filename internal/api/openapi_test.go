@@ -80,7 +80,7 @@ func openAPIOperations(t *testing.T, doc map[string]any) []openAPIOperation {
 // routerRoutes lists the "METHOD /path" pairs the router serves.
 func routerRoutes(t *testing.T) map[string]bool {
 	t.Helper()
-	h := New(nil, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler), nil).Handler()
+	h := New(nil, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler), Options{}).Handler()
 	routes, ok := h.(chi.Routes)
 	if !ok {
 		t.Fatalf("Handler() is a %T, not chi.Routes", h)
@@ -259,7 +259,7 @@ func TestOpenAPIFormatted(t *testing.T) {
 func TestOpenAPIServed(t *testing.T) {
 	t.Parallel()
 	raw, _ := readOpenAPI(t)
-	h := New(nil, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler), nil).Handler()
+	h := New(nil, nil, prometheus.NewRegistry(), slog.New(slog.DiscardHandler), Options{}).Handler()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
 	if rec.Code != http.StatusOK {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/pinguin-dev/pinguin/internal/api"
+	"github.com/pinguin-dev/pinguin/internal/auth"
 	"github.com/pinguin-dev/pinguin/internal/config"
 	"github.com/pinguin-dev/pinguin/internal/server"
 	"github.com/pinguin-dev/pinguin/internal/store"
@@ -33,8 +34,15 @@ func NewAPI(ctx context.Context, cfg config.API, logger *slog.Logger) (*API, err
 	if err != nil {
 		return nil, err
 	}
+	if err := bootstrapToken(ctx, conns.store, cfg.AdminToken, logger); err != nil {
+		conns.close()
+		return nil, err
+	}
 	reg := newRegistry()
-	srv := api.New(conns.store, conns.sched, reg, logger, nil)
+	srv := api.New(conns.store, conns.sched, reg, logger, api.Options{
+		RatePerToken: cfg.RateLimit, RatePerIP: cfg.RateLimitIP,
+		MetricsNeedToken: cfg.MetricsRequireToken, TrustProxy: cfg.TrustProxy,
+	})
 	return &API{conns: conns, http: server.NewHTTP(cfg.Addr, srv.Handler(), logger)}, nil
 }
 
@@ -48,4 +56,23 @@ func (a *API) Addr() string { return a.http.Addr() }
 func (a *API) Stop() {
 	a.http.Stop()
 	a.conns.close()
+}
+
+// bootstrapToken makes sure somebody can call the API: the token from
+// PINGUIN_ADMIN_TOKEN is stored as an admin token, or, without one and
+// with no token yet, an admin token is created and logged this once.
+func bootstrapToken(ctx context.Context, st *store.Store, adminToken string, logger *slog.Logger) error {
+	if adminToken != "" {
+		return st.EnsureToken(ctx, "PINGUIN_ADMIN_TOKEN", auth.Admin, auth.Hash(adminToken), auth.Hint(adminToken))
+	}
+	secret := auth.Generate()
+	created, err := st.CreateFirstToken(ctx, "first admin token", auth.Admin, auth.Hash(secret), auth.Hint(secret))
+	if err != nil {
+		return err
+	}
+	if created {
+		logger.WarnContext(ctx, "created the first admin API token; it is shown only this once: keep it, "+
+			"e.g. export PINGUIN_TOKEN=<token>, and make more with POST /api/v1/tokens", "token", secret)
+	}
+	return nil
 }

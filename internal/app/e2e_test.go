@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,7 +43,8 @@ func newStack(t *testing.T) *stack {
 	}
 	s := &stack{t: t, shared: shared}
 	ctx := context.Background()
-	a, err := app.NewAPI(ctx, config.API{Shared: shared, Addr: "127.0.0.1:0", AutoMigrate: true}, testenv.Logger(t).With("component", "api"))
+	a, err := app.NewAPI(ctx, config.API{Shared: shared, Addr: "127.0.0.1:0", AutoMigrate: true, AdminToken: adminToken},
+		testenv.Logger(t).With("component", "api"))
 	if err != nil {
 		t.Fatalf("new api: %v", err)
 	}
@@ -99,6 +101,7 @@ func (s *stack) call(method, path, body string) (int, map[string]any) {
 		s.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
@@ -159,6 +162,9 @@ func (s *stack) countRows(id string) int64 {
 	}
 	return n
 }
+
+// adminToken is given to the api as PINGUIN_ADMIN_TOKEN.
+const adminToken = "pgn_e2e-test-admin-token-0123456789"
 
 const wait = 30 * time.Second // generous: CI machines are small and busy
 
@@ -371,4 +377,47 @@ func dbNameOf(t *testing.T, url string) string {
 	i := strings.LastIndex(url, "/")
 	name, _, _ := strings.Cut(url[i+1:], "?")
 	return name
+}
+
+func TestFirstStartCreatesAndLogsOneAdminToken(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.Database(t)
+	_, prefix := testenv.Redis(t)
+	shared := config.Shared{DatabaseURL: dbURL, RedisURL: testenv.RedisURL(), RedisPrefix: prefix,
+		LogLevel: "info", LogFormat: "text", SchemaWait: time.Minute}
+	start := func() string {
+		var logs strings.Builder
+		logger := slog.New(slog.NewTextHandler(&logs, nil))
+		a, err := app.NewAPI(context.Background(), config.API{Shared: shared, Addr: "127.0.0.1:0", AutoMigrate: true}, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Stop()
+		return logs.String()
+	}
+	first := start()
+	i := strings.Index(first, "token=pgn_")
+	if i < 0 || !strings.Contains(first, "created the first admin API token") {
+		t.Fatalf("first start logged no token:\n%s", first)
+	}
+	token, _, _ := strings.Cut(first[i+len("token="):], "\n")
+	if second := start(); strings.Contains(second, "token=") {
+		t.Fatalf("second start logged a token again:\n%s", second)
+	}
+	// The logged token works.
+	a, err := app.NewAPI(context.Background(), config.API{Shared: shared, Addr: "127.0.0.1:0", AutoMigrate: true}, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Stop()
+	req, _ := http.NewRequest("GET", "http://"+a.Addr()+"/api/v1/tokens", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(token))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("the logged token: %v %v", res, err)
+	}
+	res.Body.Close()
 }

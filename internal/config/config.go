@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/pinguin-dev/pinguin/internal/auth"
 )
 
 // Prefix is the prefix of every environment variable Pinguin reads.
@@ -43,6 +45,18 @@ type API struct {
 	Addr string `envconfig:"PINGUIN_API_ADDR" default:":8080"`
 	// AutoMigrate applies pending migrations at start.
 	AutoMigrate bool `envconfig:"PINGUIN_AUTO_MIGRATE" default:"true"`
+	// AdminToken is accepted as an admin API token (for Compose and
+	// automation). When empty and no token exists, the api creates one and
+	// logs it once.
+	AdminToken string `envconfig:"PINGUIN_ADMIN_TOKEN" default:""`
+	// RateLimit is the requests one API token may make per minute; 0 is no limit.
+	RateLimit int `envconfig:"PINGUIN_RATE_LIMIT" default:"1200"`
+	// RateLimitIP is the requests one client address may make per minute; 0 is no limit.
+	RateLimitIP int `envconfig:"PINGUIN_RATE_LIMIT_IP" default:"2400"`
+	// MetricsRequireToken puts /metrics behind a read token.
+	MetricsRequireToken bool `envconfig:"PINGUIN_METRICS_REQUIRE_TOKEN" default:"false"`
+	// TrustProxy takes client addresses from X-Forwarded-For and X-Real-IP.
+	TrustProxy bool `envconfig:"PINGUIN_TRUST_PROXY" default:"false"`
 }
 
 // Scheduler is the configuration of cmd/scheduler.
@@ -154,6 +168,16 @@ func (c *Shared) Validate() error {
 func (c *API) Validate() error {
 	if err := c.Shared.Validate(); err != nil {
 		return err
+	}
+	if c.AdminToken != "" && (len(c.AdminToken) < auth.MinLength || strings.ContainsAny(c.AdminToken, " \t\r\n")) {
+		// The value is a secret: never echo it.
+		return fmt.Errorf("config: %s_ADMIN_TOKEN must be at least %d characters without spaces (e.g. openssl rand -hex 24)", Prefix, auth.MinLength)
+	}
+	if c.RateLimit < 0 {
+		return invalid("RATE_LIMIT", fmt.Sprint(c.RateLimit), "must be 0 (no limit) or more")
+	}
+	if c.RateLimitIP < 0 {
+		return invalid("RATE_LIMIT_IP", fmt.Sprint(c.RateLimitIP), "must be 0 (no limit) or more")
 	}
 	return validAddr("API_ADDR", c.Addr, false)
 }
