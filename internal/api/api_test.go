@@ -364,3 +364,25 @@ func TestProbesAndMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretHeadersAreMasked(t *testing.T) {
+	e := setup(t)
+	m := e.create(t, `{"name":"s","url":"https://example.com","headers":{"Authorization":"Bearer abc","Accept":"application/json"}}`)
+	h := m["headers"].(map[string]any)
+	if h["Authorization"] != "********" || h["Accept"] != "application/json" {
+		t.Fatalf("headers shown as %v", h)
+	}
+	id := m["id"].(string)
+	// Sending back what was read keeps the secret; a new value replaces it.
+	r := e.do(t, "PATCH", "/api/v1/monitors/"+id, "application/json", `{"headers":{"Authorization":"********","Accept":"text/plain"}}`)
+	if r.status != 200 {
+		t.Fatalf("patch = %d %s", r.status, r.raw)
+	}
+	stored, err := e.store.GetMonitor(context.Background(), mustID(t, id))
+	if err != nil || stored.Headers["Authorization"] != "Bearer abc" || stored.Headers["Accept"] != "text/plain" {
+		t.Fatalf("stored headers %v (%v)", stored.Headers, err)
+	}
+	if strings.Contains(r.raw, "Bearer abc") {
+		t.Fatalf("the secret came back in a response: %s", r.raw)
+	}
+}

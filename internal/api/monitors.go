@@ -51,9 +51,7 @@ func viewJSON(v store.MonitorView) monitorJSON {
 		ExpectedStatus: m.ExpectedStatus, FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS,
 		Enabled: m.Enabled, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
-	if out.Headers == nil {
-		out.Headers = map[string]string{}
-	}
+	out.Headers = monitor.MaskHeaders(m.Headers)
 	if st := v.State; st != nil {
 		out.LastCheckAt = utc(st.LastCheckAt)
 		lat := round(st.LastLatencyMS, 3)
@@ -159,6 +157,7 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	updated, err := s.store.UpdateMonitor(r.Context(), id, func(m *monitor.Monitor) error {
+		patch.KeepMasked(m.Headers)
 		patch.Apply(m)
 		m.Normalize()
 		return m.Validate()

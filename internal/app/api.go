@@ -34,6 +34,13 @@ func NewAPI(ctx context.Context, cfg config.API, logger *slog.Logger) (*API, err
 	if err != nil {
 		return nil, err
 	}
+	if cfg.SecretKey == "" {
+		logger.WarnContext(ctx, "PINGUIN_SECRET_KEY is not set: monitor headers are stored unencrypted (make one with: openssl rand -base64 32)")
+	}
+	if err := conns.store.CheckSecrets(ctx); err != nil {
+		conns.close()
+		return nil, err
+	}
 	if err := bootstrapToken(ctx, conns.store, cfg.AdminToken, logger); err != nil {
 		conns.close()
 		return nil, err

@@ -69,6 +69,12 @@ func connect(ctx context.Context, cfg *config.Shared, maxConns int32, logger *sl
 	if err != nil {
 		return nil, err
 	}
+	keys, err := cfg.Secrets() // validated with the configuration
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	st.UseSecrets(keys)
 	c := &connections{store: st}
 	if err := st.WaitForSchema(ctx, logger); err != nil {
 		c.close()

@@ -17,6 +17,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 
 	"github.com/pinguin-dev/pinguin/internal/auth"
+	"github.com/pinguin-dev/pinguin/internal/secret"
 )
 
 // Prefix is the prefix of every environment variable Pinguin reads.
@@ -36,6 +37,12 @@ type Shared struct {
 	LogFormat string `envconfig:"PINGUIN_LOG_FORMAT" default:"text"`
 	// SchemaWait is how long scheduler and worker wait for the schema before giving up.
 	SchemaWait time.Duration `envconfig:"PINGUIN_SCHEMA_WAIT" default:"5m"`
+	// SecretKey seals monitor headers in PostgreSQL (32 bytes of base64);
+	// without it they are stored as plain JSON.
+	SecretKey string `envconfig:"PINGUIN_SECRET_KEY" default:""`
+	// SecretKeyPrevious lists older keys, comma-separated, still accepted
+	// for opening while secrets are re-sealed with SecretKey.
+	SecretKeyPrevious string `envconfig:"PINGUIN_SECRET_KEY_PREVIOUS" default:""`
 }
 
 // API is the configuration of cmd/api.
@@ -161,7 +168,26 @@ func (c *Shared) Validate() error {
 	if c.SchemaWait <= 0 {
 		return invalid("SCHEMA_WAIT", c.SchemaWait.String(), "must be positive")
 	}
+	if _, err := c.Secrets(); err != nil {
+		return err
+	}
 	return nil
+}
+
+// Secrets returns the keys that seal secrets at rest, or nil when
+// PINGUIN_SECRET_KEY is not set.
+func (c *Shared) Secrets() (*secret.Keys, error) {
+	if c.SecretKey == "" {
+		if c.SecretKeyPrevious != "" {
+			return nil, fmt.Errorf("config: %s_SECRET_KEY_PREVIOUS is set but %s_SECRET_KEY is not", Prefix, Prefix)
+		}
+		return nil, nil
+	}
+	keys, err := secret.ParseKeys(c.SecretKey, c.SecretKeyPrevious)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return keys, nil
 }
 
 // Validate checks the api's values.

@@ -271,3 +271,49 @@ func validHeaderName(s string) bool {
 	}
 	return true
 }
+
+// Masked stands in the API for the value of a header that carries a secret.
+// Sent back in a PATCH, it keeps the stored value.
+const Masked = "********"
+
+// sensitiveWords mark header names whose values are secrets.
+var sensitiveWords = []string{"auth", "cookie", "token", "key", "secret", "password", "session", "signature"}
+
+// SensitiveHeader reports whether a header's value is a secret that the API
+// must not show again.
+func SensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range sensitiveWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// MaskHeaders returns h with the values of sensitive headers replaced by Masked.
+func MaskHeaders(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if SensitiveHeader(k) {
+			v = Masked
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// KeepMasked replaces, in the patch's headers, every Masked value with the
+// value stored under the same name, so a client can send back what it read.
+func (p *Patch) KeepMasked(stored map[string]string) {
+	if p.Headers == nil {
+		return
+	}
+	for k, v := range *p.Headers {
+		if v == Masked {
+			if old, ok := stored[k]; ok {
+				(*p.Headers)[k] = old
+			}
+		}
+	}
+}

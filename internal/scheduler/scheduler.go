@@ -34,6 +34,7 @@ type Store interface {
 	LoadMonitorsEnabled(ctx context.Context, ids []int64) (map[int64]bool, error)
 	PurgeDeleted(ctx context.Context, now time.Time, maxStatements int) (int64, error)
 	ApplyRetention(ctx context.Context, resultsBefore, rollupsBefore time.Time, maxStatements int) (int64, error)
+	ResealSecrets(ctx context.Context, limit int) (int, error)
 }
 
 // Scheduler owns the dispatch, reconcile and housekeeping loops.
@@ -245,8 +246,12 @@ func (s *Scheduler) Housekeeping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if purged+expired > 0 {
-		s.logger.InfoContext(ctx, "housekeeping", "purged_rows", purged, "expired_rows", expired)
+	resealed, err := s.store.ResealSecrets(ctx, 1000)
+	if err != nil {
+		return err
+	}
+	if purged+expired > 0 || resealed > 0 {
+		s.logger.InfoContext(ctx, "housekeeping", "purged_rows", purged, "expired_rows", expired, "resealed_monitors", resealed)
 	}
 	return nil
 }

@@ -31,22 +31,29 @@ type State struct {
 	ConsecutiveSuccesses int
 }
 
-const monitorColumns = `m.id, m.name, m.url, m.method, m.headers, m.body, m.interval_seconds,
-	m.timeout_ms, m.expected_status, m.follow_redirects, m.verify_tls, m.enabled,
-	m.created_at, m.updated_at`
+const monitorColumns = `m.id, m.name, m.url, m.method, m.headers, m.headers_sealed, m.body,
+	m.interval_seconds, m.timeout_ms, m.expected_status, m.follow_redirects, m.verify_tls,
+	m.enabled, m.created_at, m.updated_at`
 
 const viewColumns = monitorColumns + `, s.status, s.status_since, s.last_check_at,
 	s.last_ok, s.last_status_code, s.last_latency_ms, s.last_error,
 	s.consecutive_failures, s.consecutive_successes`
 
-func scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error {
-	dest := append([]any{&m.ID, &m.Name, &m.URL, &m.Method, &m.Headers, &m.Body,
+func (s *Store) scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error {
+	var sealed []byte
+	dest := append([]any{&m.ID, &m.Name, &m.URL, &m.Method, &m.Headers, &sealed, &m.Body,
 		&m.IntervalSeconds, &m.TimeoutMS, &m.ExpectedStatus, &m.FollowRedirects,
 		&m.VerifyTLS, &m.Enabled, &m.CreatedAt, &m.UpdatedAt}, extra...)
-	return row.Scan(dest...)
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	if sealed == nil {
+		return nil
+	}
+	return s.openHeaders(m, sealed)
 }
 
-func scanView(row pgx.Row) (MonitorView, error) {
+func (s *Store) scanView(row pgx.Row) (MonitorView, error) {
 	var v MonitorView
 	var (
 		status              *string
@@ -57,7 +64,7 @@ func scanView(row pgx.Row) (MonitorView, error) {
 		lastErr             *string
 		failures, successes *int32
 	)
-	err := scanMonitor(row, &v.Monitor, &status, &since, &lastAt, &lastOK, &code, &latency, &lastErr, &failures, &successes)
+	err := s.scanMonitor(row, &v.Monitor, &status, &since, &lastAt, &lastOK, &code, &latency, &lastErr, &failures, &successes)
 	if err != nil {
 		return v, err
 	}
@@ -74,25 +81,41 @@ func scanView(row pgx.Row) (MonitorView, error) {
 	return v, nil
 }
 
-// CreateMonitor inserts m and returns it as stored.
+// CreateMonitor inserts m and returns it as stored. With secret keys, its
+// headers are sealed: the sealed value names the row, so the insert and
+// the sealing share a transaction.
 func (s *Store) CreateMonitor(ctx context.Context, m monitor.Monitor) (monitor.Monitor, error) {
-	row := s.pool.QueryRow(ctx, `
-		INSERT INTO monitors AS m (name, url, method, headers, body, interval_seconds, timeout_ms,
-			expected_status, follow_redirects, verify_tls, enabled)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		RETURNING `+monitorColumns,
-		m.Name, m.URL, m.Method, m.Headers, m.Body, m.IntervalSeconds, m.TimeoutMS,
-		m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled)
 	var out monitor.Monitor
-	if err := scanMonitor(row, &out); err != nil {
-		return out, fmt.Errorf("insert monitor: %w", err)
-	}
-	return out, nil
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `
+			INSERT INTO monitors (name, url, method, headers, body, interval_seconds, timeout_ms,
+				expected_status, follow_redirects, verify_tls, enabled)
+			VALUES ($1, $2, $3, '{}', $4, $5, $6, $7, $8, $9, $10)
+			RETURNING id`,
+			m.Name, m.URL, m.Method, m.Body, m.IntervalSeconds, m.TimeoutMS,
+			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("insert monitor: %w", err)
+		}
+		plain, sealed, err := s.sealHeaders(id, m.Headers)
+		if err != nil {
+			return err
+		}
+		err = s.scanMonitor(tx.QueryRow(ctx, `
+			UPDATE monitors AS m SET headers = $2, headers_sealed = $3 WHERE m.id = $1
+			RETURNING `+monitorColumns, id, plain, sealed), &out)
+		if err != nil {
+			return fmt.Errorf("store monitor headers: %w", err)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // GetMonitor returns one monitor with its state, or monitor.ErrNotFound.
 func (s *Store) GetMonitor(ctx context.Context, id int64) (MonitorView, error) {
-	v, err := scanView(s.pool.QueryRow(ctx, `
+	v, err := s.scanView(s.pool.QueryRow(ctx, `
 		SELECT `+viewColumns+`
 		FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id
 		WHERE m.id = $1`, id))
@@ -119,7 +142,7 @@ func (s *Store) ListMonitors(ctx context.Context, afterID int64, limit int) ([]M
 	defer rows.Close()
 	out := make([]MonitorView, 0, limit)
 	for rows.Next() {
-		v, err := scanView(rows)
+		v, err := s.scanView(rows)
 		if err != nil {
 			return nil, fmt.Errorf("scan monitor: %w", err)
 		}
@@ -138,7 +161,7 @@ func (s *Store) UpdateMonitor(ctx context.Context, id int64, change func(*monito
 	var out monitor.Monitor
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var m monitor.Monitor
-		err := scanMonitor(tx.QueryRow(ctx, `SELECT `+monitorColumns+` FROM monitors m WHERE m.id = $1 FOR UPDATE`, id), &m)
+		err := s.scanMonitor(tx.QueryRow(ctx, `SELECT `+monitorColumns+` FROM monitors m WHERE m.id = $1 FOR UPDATE`, id), &m)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return monitor.ErrNotFound
 		}
@@ -148,13 +171,17 @@ func (s *Store) UpdateMonitor(ctx context.Context, id int64, change func(*monito
 		if err := change(&m); err != nil {
 			return err
 		}
-		err = scanMonitor(tx.QueryRow(ctx, `
-			UPDATE monitors AS m SET name = $2, url = $3, method = $4, headers = $5, body = $6,
-				interval_seconds = $7, timeout_ms = $8, expected_status = $9,
-				follow_redirects = $10, verify_tls = $11, enabled = $12, updated_at = now()
+		plain, sealed, err := s.sealHeaders(id, m.Headers)
+		if err != nil {
+			return err
+		}
+		err = s.scanMonitor(tx.QueryRow(ctx, `
+			UPDATE monitors AS m SET name = $2, url = $3, method = $4, headers = $5, headers_sealed = $6,
+				body = $7, interval_seconds = $8, timeout_ms = $9, expected_status = $10,
+				follow_redirects = $11, verify_tls = $12, enabled = $13, updated_at = now()
 			WHERE m.id = $1
 			RETURNING `+monitorColumns,
-			id, m.Name, m.URL, m.Method, m.Headers, m.Body, m.IntervalSeconds, m.TimeoutMS,
+			id, m.Name, m.URL, m.Method, plain, sealed, m.Body, m.IntervalSeconds, m.TimeoutMS,
 			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled), &out)
 		if err != nil {
 			return fmt.Errorf("update monitor: %w", err)
@@ -222,7 +249,7 @@ func (s *Store) queryMonitors(ctx context.Context, sql string, args ...any) ([]m
 	var out []monitor.Monitor
 	for rows.Next() {
 		var m monitor.Monitor
-		if err := scanMonitor(rows, &m); err != nil {
+		if err := s.scanMonitor(rows, &m); err != nil {
 			return nil, fmt.Errorf("scan monitor: %w", err)
 		}
 		out = append(out, m)

@@ -13,12 +13,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pinguin-dev/pinguin/internal/secret"
 )
 
 // Store runs Pinguin's queries on one PostgreSQL pool.
 type Store struct {
 	pool *pgxpool.Pool
+	keys *secret.Keys // nil: secrets are stored as they are
 }
+
+// UseSecrets makes the store seal secrets (monitor headers) with keys, and
+// open ones sealed with any of them. Call it before the store is used.
+func (s *Store) UseSecrets(keys *secret.Keys) { s.keys = keys }
 
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
