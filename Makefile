@@ -13,6 +13,8 @@ help: ## list the targets
 up: ## start everything with Docker Compose (TimescaleDB, Redis, api, scheduler, 2 workers)
 	docker compose up --build -d
 	@echo "Pinguin is starting: the API answers on http://127.0.0.1:8080 once healthy (make logs to follow)."
+	@echo "On the first start the api logs an admin token; show it with:"
+	@echo "  docker compose logs api | grep 'first admin API token'"
 
 .PHONY: down
 down: ## stop the Compose stack (data volumes are kept; docker compose down -v drops them)

@@ -60,5 +60,6 @@ PINGUIN_API_ADDR="$api_addr" start "api      " bin/api
 PINGUIN_ADMIN_ADDR="${PINGUIN_SCHEDULER_ADMIN_ADDR:-127.0.0.1:9101}" start "scheduler" bin/scheduler
 PINGUIN_ADMIN_ADDR="${PINGUIN_WORKER_ADMIN_ADDR:-127.0.0.1:9102}" start "worker   " bin/worker
 say "api on http://$api_addr, scheduler metrics on :9101, worker metrics on :9102. Ctrl-C stops all."
+say "On the first start the api logs an admin token below (look for 'first admin API token'): export PINGUIN_TOKEN=<it>."
 # Any one of them exiting stops the others.
 wait -n "${pids[@]}" || true

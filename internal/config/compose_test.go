@@ -220,7 +220,7 @@ func (e *environment) UnmarshalYAML(node *yaml.Node) error {
 		}
 		for _, kv := range list {
 			k, v, _ := strings.Cut(kv, "=")
-			(*e)[k] = v
+			(*e)[k] = interpolate(v)
 		}
 		return nil
 	}
@@ -233,12 +233,21 @@ func (e *environment) UnmarshalYAML(node *yaml.Node) error {
 			return fmt.Errorf("environment %s: not a scalar", k)
 		}
 		if v.Tag != "!!null" {
-			(*e)[k] = v.Value
+			(*e)[k] = interpolate(v.Value)
 		} else {
 			(*e)[k] = ""
 		}
 	}
 	return nil
+}
+
+// interpolation matches Compose's ${NAME}, ${NAME:-default} and ${NAME-default}.
+var interpolation = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-([^}]*))?\}`)
+
+// interpolate expands variables as Compose would on a host that sets none
+// of them: what a fresh `make up` runs with.
+func interpolate(s string) string {
+	return interpolation.ReplaceAllString(s, "$3")
 }
 
 // dependsOn maps each service depended on to the condition waited for.

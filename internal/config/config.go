@@ -92,6 +92,8 @@ type Worker struct {
 	AdminAddr string `envconfig:"PINGUIN_ADMIN_ADDR" default:""`
 	// WorkerID names this worker in check results; the host name when empty.
 	WorkerID string `envconfig:"PINGUIN_WORKER_ID" default:""`
+	// BlockPrivateTargets refuses checks to loopback, private, link-local and metadata addresses.
+	BlockPrivateTargets bool `envconfig:"PINGUIN_BLOCK_PRIVATE_TARGETS" default:"false"`
 	// Concurrency is the most checks one worker runs at once.
 	Concurrency int `envconfig:"PINGUIN_WORKER_CONCURRENCY" default:"256"`
 	// BatchSize is the most results written in one batch.
