@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,7 @@ func TestBadRequests(t *testing.T) {
 		{"trailing brace", "POST", mon, "application/json", `{"name":"a","url":"https://a.example"}}`, 400, "", ""},
 		{"uptime window of centuries", "GET", one + "/uptime?from=1970-01-01T00:00:00Z&to=9999-01-01T00:00:00Z&bucket=1h", "", "", 400, "bucket", "gives more than 2000 buckets for this window; choose a larger bucket or a shorter window"},
 		{"to beyond year 9999 in UTC", "GET", one + "/uptime?to=9999-12-31T23:59:00-05:00", "", "", 400, "to", "must be between the years 1970 and 9999"},
+		{"nested too deep", "POST", mon, "application/json", `{"headers":` + strings.Repeat(`{"a":`, 20) + `1` + strings.Repeat(`}`, 21), 400, "", ""},
 		{"trailing data", "POST", mon, "application/json", `{"name":"a","url":"https://a.example"} {}`, 400, "", ""},
 		{"xml", "POST", mon, "application/xml", `<monitor/>`, 415, "", ""},
 		{"huge body", "POST", mon, "application/json", `{"name":"` + strings.Repeat("x", 1<<20) + `"}`, 413, "", ""},
@@ -286,6 +288,23 @@ func TestBadRequests(t *testing.T) {
 	if list := r.body["monitors"].([]any); len(list) != 1 || list[0].(map[string]any)["name"] != "ok" ||
 		list[0].(map[string]any)["interval_seconds"] != 60.0 {
 		t.Fatalf("after bad requests: %s", r.raw)
+	}
+}
+
+func TestTooManyHeaderFields(t *testing.T) {
+	e := setup(t)
+	req, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/monitors", nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	for i := range 120 {
+		req.Header.Add("X-Filler", strconv.Itoa(i))
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("status %d, want 431", res.StatusCode)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -75,7 +76,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if name == "" && !hasField(v, "name") {
 		v.Add("name", "is required")
-	} else if len(name) > 200 {
+	} else if utf8.RuneCountInString(name) > 200 {
 		v.Add("name", "must be at most 200 characters")
 	}
 	sc, err := auth.ParseScope(scope)

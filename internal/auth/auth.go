@@ -24,7 +24,7 @@ type Scope string
 
 // The scopes, from least to most.
 const (
-	Read  Scope = "read"  // GET anything under /api/v1
+	Read  Scope = "read"  // read monitors, checks and uptime
 	Write Scope = "write" // also create, change and delete monitors
 	Admin Scope = "admin" // also manage tokens
 )

@@ -225,6 +225,8 @@ func validateURL(v *ValidationError, raw string) {
 		v.Add("url", "must be an absolute http or https URL")
 	case u.Hostname() == "":
 		v.Add("url", "must have a host")
+	case u.User != nil:
+		v.Add("url", "must not carry credentials; send them in a header such as Authorization, which is stored sealed and shown masked")
 	case u.Port() != "" && !validPort(u.Port()):
 		v.Add("url", "has an invalid port")
 	}

@@ -29,6 +29,7 @@ func TestValidate(t *testing.T) {
 		{"no url", func(m *monitor.Monitor) { m.URL = "" }, "url", "is required"},
 		{"mailto", func(m *monitor.Monitor) { m.URL = "mailto:a@b.c" }, "url", "must be an absolute http or https URL"},
 		{"no host", func(m *monitor.Monitor) { m.URL = "https:///path" }, "url", "must have a host"},
+		{"credentials in url", func(m *monitor.Monitor) { m.URL = "https://user:pw@example.com/" }, "url", "must not carry credentials; send them in a header such as Authorization, which is stored sealed and shown masked"},
 		{"port zero", func(m *monitor.Monitor) { m.URL = "http://a:0/" }, "url", "has an invalid port"},
 		{"ipv6 literal", func(m *monitor.Monitor) { m.URL = "http://[::1]:8080/" }, "", ""},
 		{"long url", func(m *monitor.Monitor) { m.URL = "https://a/" + strings.Repeat("x", 2048) }, "url", "must be at most 2048 bytes"},
