@@ -67,7 +67,7 @@ CREATE TABLE check_rollups_hourly (
     latency_max_ms real,
     latency_hist   integer[]        NOT NULL,
     PRIMARY KEY (monitor_id, bucket)
-);
+) WITH (fillfactor = 70); -- room for HOT updates: each batch rewrites the current hour's rows
 CREATE INDEX check_rollups_hourly_bucket ON check_rollups_hourly (bucket);
 
 -- Deleted monitors whose results are still being purged in the background,

@@ -31,7 +31,7 @@ func NewWorker(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Wo
 		return nil, err
 	}
 	reg := newRegistry()
-	w := &Worker{conns: conns, prober: check.NewHTTP(UserAgent), Registry: reg}
+	w := &Worker{conns: conns, prober: check.NewHTTP(UserAgent, check.NewGuard(cfg.BlockPrivateTargets)), Registry: reg}
 	w.worker = worker.New(worker.Config{
 		ID: cfg.WorkerID, Concurrency: cfg.Concurrency, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, BufferLimit: cfg.BufferLimit,

@@ -48,9 +48,9 @@ func BenchmarkLoad(b *testing.B) {
 	b.ReportMetric(r.lag.quantile(.99)*1000, "lag-p99-ms")
 	switch {
 	case r.checks == 0:
-		b.Fatalf("no checks ran in the %s window; logs are in %s", r.window, l.dir)
+		b.Fatalf("no checks ran in the %s window; see the processes' logs above", r.window)
 	case r.rows == 0:
-		b.Fatalf("%.0f checks ran but no result row was written; logs are in %s", r.checks, l.dir)
+		b.Fatalf("%.0f checks ran but no result row was written; see the processes' logs above", r.checks)
 	}
 }
 
@@ -89,9 +89,8 @@ const stopGrace = 60 * time.Second
 type load struct {
 	b      *testing.B
 	k      knobs
-	ctx    context.Context
-	until  time.Time // every process and loop ends by then
-	dir    string    // binaries and logs
+	ctx    context.Context // its deadline bounds the whole run
+	dir    string          // binaries and logs
 	dbURL  string
 	prefix string
 	redis  redis.UniversalClient
@@ -99,12 +98,12 @@ type load struct {
 	target string // host:port of the target server
 	http   *http.Client
 
-	api     *process
-	apiBase string
-	pinguin []*process // api, scheduler, workers, in start order
-	died    *process   // the process whose early exit failed the run
-	metrics []string   // /metrics of the scheduler and workers
-	warmUp  time.Duration
+	api      *process
+	apiBase  string
+	apiToken string     // admin token given to the api with PINGUIN_ADMIN_TOKEN
+	pinguin  []*process // api, scheduler, workers, in start order
+	died     *process   // the process whose early exit failed the run
+	metrics  []string   // /metrics of the scheduler and workers
 }
 
 // newLoad builds the binaries, makes a database and Redis prefix of the
@@ -114,7 +113,7 @@ func newLoad(b *testing.B, k knobs) *load {
 	until := time.Now().Add(30*time.Minute + 2*k.duration + 2*k.interval)
 	ctx, cancel := context.WithDeadline(context.Background(), until)
 	b.Cleanup(cancel)
-	l := &load{b: b, k: k, ctx: ctx, until: until, dir: b.TempDir(), http: &http.Client{Timeout: 10 * time.Second}}
+	l := &load{b: b, k: k, ctx: ctx, dir: b.TempDir(), http: &http.Client{Timeout: 10 * time.Second}}
 	l.build()
 	l.createDatabase()
 	l.openRedis()
@@ -127,8 +126,9 @@ func newLoad(b *testing.B, k knobs) *load {
 	return l
 }
 
-func randomSuffix() string {
-	p := make([]byte, 6)
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	p := make([]byte, n)
 	_, _ = rand.Read(p) // crypto/rand.Read never fails
 	return hex.EncodeToString(p)
 }
@@ -150,7 +150,7 @@ func (l *load) build() {
 
 // createDatabase creates pinguin_bench_<random>, dropped at the end.
 func (l *load) createDatabase() {
-	name := "pinguin_bench_" + randomSuffix()
+	name := "pinguin_bench_" + randomHex(6)
 	ctx, cancel := context.WithTimeout(l.ctx, 30*time.Second)
 	defer cancel()
 	dbURL, err := createDatabase(ctx, testenv.DatabaseURL(), name)
@@ -181,7 +181,7 @@ func (l *load) openRedis() {
 	if err := client.Ping(l.ctx).Err(); err != nil {
 		l.b.Fatalf("connect to Redis at %s: %v", testenv.RedisURL(), err)
 	}
-	l.redis, l.prefix = client, "pinguinbench"+randomSuffix()
+	l.redis, l.prefix = client, "pinguinbench"+randomHex(6)
 	l.b.Cleanup(func() {
 		testenv.DeleteKeys(l.b, client, l.prefix)
 		_ = client.Close() // fails only when closed already
@@ -227,7 +227,8 @@ func (l *load) stop(p *process) {
 
 func (l *load) startAPI() {
 	addr := l.freeAddr()
-	l.api = l.startPinguin("api", "api", "PINGUIN_API_ADDR="+addr)
+	l.apiToken = randomHex(24)
+	l.api = l.startPinguin("api", "api", "PINGUIN_API_ADDR="+addr, "PINGUIN_ADMIN_TOKEN="+l.apiToken)
 	l.apiBase = "http://" + addr
 	l.waitReady(l.api, l.apiBase+"/readyz", 5*time.Minute) // migrations run first
 }
@@ -240,7 +241,7 @@ func (l *load) seed() {
 		l.b.Fatal(err)
 	}
 	for i := range viaAPI {
-		if err := createThroughAPI(ctx, l.http, l.apiBase, l.target, i, l.k.interval); err != nil {
+		if err := createThroughAPI(ctx, l.http, l.apiBase, l.apiToken, l.target, i, l.k.interval); err != nil {
 			l.b.Fatal(err)
 		}
 	}
@@ -319,6 +320,10 @@ func (l *load) measure() report {
 	r := report{knobs: l.k, viaAPI: viaAPI, warmUp: l.k.interval + 2*time.Second}
 	obs := l.observer()
 	l.sleep(r.warmUp)
+	if err := l.db.QueryRow(l.ctx, "SELECT count(*) FROM monitor_state").Scan(&r.warmChecked); err != nil {
+		l.b.Fatalf("count monitors checked: %v", err)
+	}
+	r.loadStart = loadAvg()
 	first, err := obs.snapshot(l.ctx)
 	if err != nil {
 		l.b.Fatalf("first snapshot: %v", err)
@@ -328,11 +333,11 @@ func (l *load) measure() report {
 	if err != nil {
 		l.b.Fatalf("second snapshot: %v", err)
 	}
-	own, err := databaseBackends(l.ctx, l.db)
+	own, background, err := pgProcesses(l.ctx, l.db)
 	if err != nil {
 		l.b.Fatal(err)
 	}
-	if err := measure(&r, first, second, own); err != nil {
+	if err := r.fill(first, second, own, background); err != nil {
 		l.b.Fatal(err)
 	}
 	l.finalFigures(&r, second.rows)
@@ -347,7 +352,7 @@ func (l *load) observer() *observer {
 	return &observer{http: l.http, metricURLs: l.metrics, procs: l.pinguin, redis: l.redis, db: l.db, postmaster: postmaster}
 }
 
-// finalFigures reads peak memory, storage and the host's load.
+// finalFigures reads peak memory, storage, log lines and the host's load.
 func (l *load) finalFigures(r *report, rows int64) {
 	for _, p := range l.pinguin {
 		n, err := peakRSS(p.pid())
@@ -357,20 +362,27 @@ func (l *load) finalFigures(r *report, rows int64) {
 		r.peak = append(r.peak, memFigure{p.name, n})
 	}
 	var err error
-	if r.storage, err = storageBytes(l.ctx, l.db); err != nil {
+	if r.tables, err = readTables(l.ctx, l.db); err != nil {
 		l.b.Fatal(err)
 	}
 	r.storedRows = rows
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		f := strings.Fields(string(b))
-		r.loadAvg = strings.Join(f[:min(3, len(f))], " ")
+	for _, p := range l.pinguin {
+		r.logLines = append(r.logLines, count{p.name, p.lines()})
 	}
+	r.loadEnd = loadAvg()
 }
 
-// stopPinguin stops the workers, the scheduler and the api, newest first.
+// stopPinguin stops the workers, the scheduler and the api, newest first,
+// then shows the end of every log that is not empty (they log warnings and
+// errors only).
 func (l *load) stopPinguin() {
 	for i := len(l.pinguin) - 1; i >= 0; i-- {
 		l.stop(l.pinguin[i])
+	}
+	for _, p := range l.pinguin {
+		if n := p.lines(); n > 0 {
+			l.b.Logf("%s logged %d line(s) at warn and above; the last ones:\n%s", p.name, n, p.tail(10))
+		}
 	}
 }
 

@@ -153,37 +153,70 @@ func backendsCPU(first, second pgCPU, pids []int) time.Duration {
 	return d
 }
 
-// databaseBackends lists the backends connected to conn's database.
-func databaseBackends(ctx context.Context, conn *pgx.Conn) ([]int, error) {
-	rows, err := conn.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+// pgProcesses lists a server's backends connected to conn's database
+// (own) and its background processes (WAL writer, checkpointer, ...).
+func pgProcesses(ctx context.Context, conn *pgx.Conn) (own, background []int, err error) {
+	rows, err := conn.Query(ctx, `SELECT pid, datname IS NOT DISTINCT FROM current_database()
+		FROM pg_stat_activity
+		WHERE datname = current_database() OR backend_type <> 'client backend'`)
 	if err != nil {
-		return nil, fmt.Errorf("list backends: %w", err)
+		return nil, nil, fmt.Errorf("list PostgreSQL processes: %w", err)
 	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	var pid int
+	var isOwn bool
+	_, err = pgx.ForEachRow(rows, []any{&pid, &isOwn}, func() error {
+		if isOwn {
+			own = append(own, pid)
+		} else {
+			background = append(background, pid)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list backends: %w", err)
+		return nil, nil, fmt.Errorf("list PostgreSQL processes: %w", err)
 	}
-	return pids, nil
+	return own, background, nil
 }
 
-// storageBytes is the disk size of check results, rollups and monitor
-// states, indexes and TOAST included; with TimescaleDB, of all chunks.
-func storageBytes(ctx context.Context, conn *pgx.Conn) (int64, error) {
-	hypertable, err := isHypertable(ctx, conn, "check_results")
-	if err != nil {
-		return 0, err
+// table is the disk size of a table, indexes and TOAST included, and its
+// row versions as PostgreSQL's statistics count them (they lag by about a
+// second).
+type table struct {
+	name       string
+	bytes      int64
+	live, dead int64
+	updates    int64 // rows updated since the database was made
+	hotUpdates int64 // of which without touching an index
+	isHyper    bool
+}
+
+// storedTables are the tables a check writes to.
+var storedTables = []string{"check_results", "check_rollups_hourly", "monitor_state"}
+
+// readTables measures storedTables; with TimescaleDB, a hypertable's size
+// is that of all its chunks.
+func readTables(ctx context.Context, conn *pgx.Conn) ([]table, error) {
+	out := make([]table, 0, len(storedTables))
+	for _, name := range storedTables {
+		t := table{name: name}
+		var err error
+		if t.isHyper, err = isHypertable(ctx, conn, name); err != nil {
+			return nil, err
+		}
+		size := "pg_total_relation_size(c.oid)"
+		if t.isHyper {
+			size = "hypertable_size(c.oid)"
+		}
+		err = conn.QueryRow(ctx, `SELECT `+size+`, coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0),
+				coalesce(s.n_tup_upd, 0), coalesce(s.n_tup_hot_upd, 0)
+			FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+			WHERE c.oid = to_regclass($1)`, name).Scan(&t.bytes, &t.live, &t.dead, &t.updates, &t.hotUpdates)
+		if err != nil {
+			return nil, fmt.Errorf("measure table %s: %w", name, err)
+		}
+		out = append(out, t)
 	}
-	results := "pg_total_relation_size('check_results')"
-	if hypertable {
-		results = "hypertable_size('check_results')"
-	}
-	var n int64
-	err = conn.QueryRow(ctx, "SELECT "+results+
-		" + pg_total_relation_size('check_rollups_hourly') + pg_total_relation_size('monitor_state')").Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("measure storage: %w", err)
-	}
-	return n, nil
+	return out, nil
 }
 
 // isHypertable reports whether table is a TimescaleDB hypertable.

@@ -127,6 +127,9 @@ func (p *process) tail(n int) string {
 	if err != nil {
 		return fmt.Sprintf("(cannot read %s: %v)", p.logPath, err)
 	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "    | (empty)\n"
+	}
 	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
 	lines = lines[max(0, len(lines)-n):]
 	var sb strings.Builder
@@ -136,6 +139,15 @@ func (p *process) tail(n int) string {
 		sb.WriteByte('\n')
 	}
 	return sb.String()
+}
+
+// lines counts the lines of the process's log so far.
+func (p *process) lines() int {
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return -1
+	}
+	return bytes.Count(b, []byte("\n"))
 }
 
 // exitReport describes how a process that exited early ended, with the end

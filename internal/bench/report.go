@@ -32,6 +32,12 @@ type cpuFigure struct {
 	cpu  time.Duration
 }
 
+// count is a number of something about a named process.
+type count struct {
+	name string
+	n    int
+}
+
 // memFigure is one process's peak resident memory.
 type memFigure struct {
 	name  string
@@ -61,16 +67,22 @@ type report struct {
 	pgCPU        time.Duration
 	pgVisible    bool
 	pgOwnCPU     time.Duration // backends of the bench database only
+	pgBgCPU      time.Duration // background processes: WAL writer, checkpointer, ...
 	peak         []memFigure
-	storage      int64 // bytes of results, rollups and states
-	storedRows   int64 // rows in check_results at the end
+	tables       []table // check_results, rollups, states at the end
+	storedRows   int64   // rows in check_results at the end
+	warmChecked  int64   // monitors with a state at the end of the warm-up
+	logLines     []count // lines each Pinguin process logged (at warn and above)
 	bare         bareResult
 	bareRate     float64
-	loadAvg      string
+	loadStart    string // host load average when the window starts
+	loadEnd      string // and when it ends
 }
 
-// measure fills the figures that come from two snapshots.
-func measure(r *report, first, second snapshot, ownBackends []int) error {
+// fill sets the figures that come from two snapshots. own and background
+// are PostgreSQL's processes serving the bench database and the whole
+// server (see pgProcesses).
+func (r *report) fill(first, second snapshot, own, background []int) error {
 	r.window = second.at.Sub(first.at)
 	d := func(name string) float64 { return second.metrics.delta(first.metrics, name) }
 	r.checks, r.down, r.enqueued, r.written = d(mChecks), d(mChecksDown), d(mSchedEnqueued), d(mWritten)
@@ -91,7 +103,8 @@ func measure(r *report, first, second snapshot, ownBackends []int) error {
 	r.redisCPU = second.redisCPU - first.redisCPU
 	r.pgVisible = first.pg.visible && second.pg.visible
 	r.pgCPU = second.pg.total - first.pg.total
-	r.pgOwnCPU = backendsCPU(first.pg, second.pg, ownBackends)
+	r.pgOwnCPU = backendsCPU(first.pg, second.pg, own)
+	r.pgBgCPU = backendsCPU(first.pg, second.pg, background)
 	return nil
 }
 
@@ -147,8 +160,9 @@ func (r *report) table() [][2]string {
 	add("interval", "%s", k.interval)
 	add("measured window", "%s, after %s of warm-up", r.window.Round(time.Millisecond), r.warmUp)
 	add("worker processes", "%d", k.workers)
-	add("host load average (1, 5, 15 min) at end", "%s", r.loadAvg)
+	add("host load average (1, 5, 15 min)", "%s at the window's start, %s at its end", r.loadStart, r.loadEnd)
 	add("", "")
+	add("monitors checked once during warm-up", "%d of %d", r.warmChecked, k.monitors+r.viaAPI)
 	add("checks/s expected (monitors / interval)", "%.1f", r.expected())
 	add("checks/s achieved", "%.1f (%.1f%%)", r.rate(r.checks), 100*r.rate(r.checks)/r.expected())
 	add("  of which failed (down)", "%.1f", r.rate(r.down))
@@ -168,8 +182,12 @@ func (r *report) table() [][2]string {
 	for _, m := range r.peak {
 		add("peak RSS (VmHWM) "+m.name, "%s", fmtBytes(m.bytes))
 	}
-	add("PostgreSQL bytes per check (rough)", "%s (%s for %d rows: results, rollups, states)",
-		perRow(r.storage, r.storedRows), fmtBytes(r.storage), r.storedRows)
+	rows = append(rows, r.storageRows()...)
+	var logs []string
+	for _, c := range r.logLines {
+		logs = append(logs, fmt.Sprintf("%s %d", c.name, c.n))
+	}
+	add("lines logged at warn and above", "%s", strings.Join(logs, ", "))
 	add("", "")
 	rows = append(rows, r.bareRows()...)
 	return rows
@@ -190,9 +208,32 @@ func (r *report) cpuRows() [][2]string {
 		rows = append(rows, [2]string{"  PostgreSQL", "n/a: its processes are not visible here"})
 	} else {
 		rows = append(rows, line("  PostgreSQL (whole server)", r.pgCPU),
-			line("    of which the bench database's backends", r.pgOwnCPU))
+			line("    of which the bench database's backends", r.pgOwnCPU),
+			line("    of which background (WAL writer, checkpointer...)", r.pgBgCPU),
+			line("    of which other and exited backends", r.pgCPU-r.pgOwnCPU-r.pgBgCPU))
+	}
+	if !r.pgVisible {
+		return append(rows, line("  total, without PostgreSQL", r.totalCPU()))
 	}
 	return append(rows, line("  total", r.totalCPU()))
+}
+
+func (r *report) storageRows() [][2]string {
+	var total int64
+	for _, t := range r.tables {
+		total += t.bytes
+	}
+	rows := [][2]string{{"PostgreSQL bytes per check (rough)", fmt.Sprintf("%s (%s of results, rollups and states for %d rows)",
+		perRow(total, r.storedRows), fmtBytes(total), r.storedRows)}}
+	for _, t := range r.tables {
+		v := fmt.Sprintf("%s; %d live, %d dead row versions; %d updates, %s HOT", fmtBytes(t.bytes), t.live, t.dead,
+			t.updates, percent(t.hotUpdates, t.updates))
+		if t.name == "check_results" {
+			v = fmt.Sprintf("%s, %s per row", fmtBytes(t.bytes), perRow(t.bytes, r.storedRows))
+		}
+		rows = append(rows, [2]string{"  " + t.name, v})
+	}
+	return rows
 }
 
 func (r *report) bareRows() [][2]string {
@@ -222,6 +263,13 @@ func fmtSeconds(s float64) string {
 }
 
 func fmtBytes(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func percent(part, whole int64) string {
+	if whole == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(whole))
+}
 
 func perRow(bytes, rows int64) string {
 	if rows == 0 {

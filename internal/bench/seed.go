@@ -67,8 +67,9 @@ func insertMonitors(ctx context.Context, conn *pgx.Conn, target string, n int, i
 	return nil
 }
 
-// createThroughAPI creates a monitor of target with POST /api/v1/monitors.
-func createThroughAPI(ctx context.Context, client *http.Client, apiBase, target string, k int, interval time.Duration) error {
+// createThroughAPI creates a monitor of target with POST /api/v1/monitors,
+// authenticated with token.
+func createThroughAPI(ctx context.Context, client *http.Client, apiBase, token, target string, k int, interval time.Duration) error {
 	body := fmt.Sprintf(`{"name":"bench-api-%d","url":"http://%s/api/%d","interval_seconds":%d}`,
 		k, target, k, int(interval/time.Second))
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, apiBase+"/api/v1/monitors", strings.NewReader(body))
@@ -76,6 +77,7 @@ func createThroughAPI(ctx context.Context, client *http.Client, apiBase, target 
 		return fmt.Errorf("create monitor through the API: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("create monitor through the API: %w", err)

@@ -19,6 +19,7 @@ const (
 	KindRedirects  Kind = "redirects"  // too many redirects
 	KindConnection Kind = "connection" // reset, unexpected EOF, unreachable network
 	KindInvalid    Kind = "invalid"    // the request could not be built
+	KindBlocked    Kind = "blocked"    // the Guard refused the target's address
 )
 
 // Phases are the durations of the steps of one HTTP exchange (of its last

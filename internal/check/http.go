@@ -72,7 +72,8 @@ type HTTPRequest struct {
 // Each check opens its own connection and does a full TLS handshake, as a
 // first-time visitor would: connections are never kept alive and TLS
 // sessions are never resumed. The transports are shared, though, because
-// building one per check would cost more than the check.
+// building one per check would cost more than the check. Every connection,
+// redirects' included, is vetted by the checker's Guard.
 type HTTP struct {
 	userAgent  string
 	verified   *http.Client // checks with VerifyTLS
@@ -80,21 +81,31 @@ type HTTP struct {
 }
 
 // NewHTTP returns an HTTP checker that sends userAgent as User-Agent unless
-// a request sets its own (an empty userAgent leaves Go's default).
-func NewHTTP(userAgent string) *HTTP {
+// a request sets its own (an empty userAgent leaves Go's default). A check
+// whose target, or a redirect's, has an address guard refuses fails with
+// KindBlocked; a nil guard allows every address.
+func NewHTTP(userAgent string, guard *Guard) *HTTP {
 	return &HTTP{
 		userAgent:  userAgent,
-		verified:   newClient(true),
-		unverified: newClient(false),
+		verified:   newClient(true, guard),
+		unverified: newClient(false, guard),
 	}
 }
 
-// newClient returns a client whose connections serve a single request.
-func newClient(verifyTLS bool) *http.Client {
+// newClient returns a client whose connections serve a single request and
+// are made to addresses guard allows.
+func newClient(verifyTLS bool, guard *Guard) *http.Client {
+	var control func(network, address string, c syscall.RawConn) error
+	if guard.enabled() { // a nil Control costs a dial nothing
+		control = guard.Control
+	}
 	t := &http.Transport{
-		// A check reaches its target directly, whatever HTTP_PROXY says.
-		Proxy:       nil,
-		DialContext: dial,
+		// A check reaches its target directly, whatever HTTP_PROXY says:
+		// through a proxy, the guard would vet the proxy's address.
+		Proxy: nil,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dial(ctx, network, addr, control)
+		},
 		TLSClientConfig: &tls.Config{
 			// With no ClientSessionCache, no TLS session is resumed.
 			InsecureSkipVerify: !verifyTLS,
@@ -117,14 +128,15 @@ func newClient(verifyTLS bool) *http.Client {
 // connection), so the check's deadline is taken from its probe and set both
 // on the dial (DNS and connect) and on the connection: whatever the peer
 // does, nothing of the check outlives its deadline, not even in the
-// background.
-func dial(ctx context.Context, network, addr string) (net.Conn, error) {
+// background. control, when not nil, vets each resolved address before it
+// is connected to (see Guard.Control).
+func dial(ctx context.Context, network, addr string, control func(string, string, syscall.RawConn) error) (net.Conn, error) {
 	deadline := time.Now().Add(DefaultTimeout)
 	if p, ok := ctx.Value(probeKey{}).(*probe); ok {
 		deadline = p.deadline
 	}
 	// Connections live for one request: keep-alive probes would be wasted.
-	d := net.Dialer{Deadline: deadline, KeepAlive: -1}
+	d := net.Dialer{Deadline: deadline, KeepAlive: -1, Control: control}
 	conn, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
@@ -471,6 +483,11 @@ func (p *probe) classify(ctx context.Context, err error) (Kind, string) {
 	// Drop `Get "https://…": `: the user knows the URL.
 	if uerr, ok := errors.AsType[*url.Error](err); ok {
 		err = uerr.Err
+	}
+	// First: a refused address is the answer whatever else went wrong, and
+	// not a failure worth retrying.
+	if blocked, ok := errors.AsType[*BlockedError](err); ok {
+		return KindBlocked, blocked.Error()
 	}
 	_, stage := p.snapshot()
 	switch {

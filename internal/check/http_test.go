@@ -40,7 +40,7 @@ func TestMain(m *testing.M) {
 // setup returns a checker closed at the end of the test.
 func setup(t *testing.T) *HTTP {
 	t.Helper()
-	h := NewHTTP(testUserAgent)
+	h := NewHTTP(testUserAgent, nil)
 	t.Cleanup(h.Close)
 	return h
 }
@@ -948,7 +948,7 @@ func TestHTTPConcurrent(t *testing.T) {
 
 func TestHTTPCloseTwice(t *testing.T) {
 	t.Parallel()
-	h := NewHTTP(testUserAgent)
+	h := NewHTTP(testUserAgent, nil)
 	h.Close()
 	h.Close()
 }
@@ -998,7 +998,7 @@ func BenchmarkHTTPCheck(b *testing.B) {
 				srv.Start()
 			}
 			b.Cleanup(srv.Close)
-			h := NewHTTP(testUserAgent)
+			h := NewHTTP(testUserAgent, nil)
 			b.Cleanup(h.Close)
 			req := HTTPRequest{URL: srv.URL, Timeout: 10 * time.Second}
 

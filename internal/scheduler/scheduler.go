@@ -128,6 +128,7 @@ func (s *Scheduler) dispatchLoop(ctx context.Context) {
 			s.logger.InfoContext(ctx, "dispatch recovered")
 			failing = false
 		}
+		s.observeSizes(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -158,11 +159,16 @@ func (s *Scheduler) reconcileLoop(ctx context.Context) {
 			s.metrics.reconcileErrors.Inc()
 			s.logger.ErrorContext(ctx, "reconcile", "err", err)
 		}
-		if q, z, err := s.sched.Sizes(ctx); err == nil {
-			s.metrics.queueLength.Set(float64(q))
-			s.metrics.scheduleSize.Set(float64(z))
-		}
 	})
+}
+
+// observeSizes exports the length of the work list and of the schedule,
+// the figures to alert on when workers fall behind.
+func (s *Scheduler) observeSizes(ctx context.Context) {
+	if q, z, err := s.sched.Sizes(ctx); err == nil {
+		s.metrics.queueLength.Set(float64(q))
+		s.metrics.scheduleSize.Set(float64(z))
+	}
 }
 
 // Reconcile makes the schedule match the enabled monitors in PostgreSQL:

@@ -40,15 +40,25 @@ type batcher struct {
 	mu       sync.Mutex
 	buf      []item
 	inflight int // items taken by the flusher and not yet written
+
+	dropped       int       // dropped since the last log line about it
+	droppedLogged time.Time // when that line was written
 }
 
 func (b *batcher) add(it item) {
 	b.mu.Lock()
-	if over := len(b.buf) + b.inflight + 1 - b.limit; over > 0 {
-		over = min(over, len(b.buf))
-		b.buf = slices.Delete(b.buf, 0, over)
-		b.metrics.resultsDropped.Add(float64(over))
-		b.logger.Error("result buffer full: dropped oldest results", "dropped", over, "limit", b.limit)
+	if len(b.buf)+b.inflight >= b.limit && len(b.buf) > 0 {
+		// Drop a tenth of the oldest at once, so that a long outage costs
+		// one shift per many results instead of one per result.
+		n := min(len(b.buf), max(1, b.limit/10))
+		b.buf = b.buf[n:]
+		b.metrics.resultsDropped.Add(float64(n))
+		b.dropped += n
+		if now := time.Now(); now.Sub(b.droppedLogged) >= 10*time.Second {
+			b.logger.Error("result buffer full while PostgreSQL is unreachable: dropped the oldest results",
+				"dropped", b.dropped, "limit", b.limit)
+			b.dropped, b.droppedLogged = 0, now
+		}
 	}
 	b.buf = append(b.buf, it)
 	n := len(b.buf)
@@ -68,7 +78,7 @@ func (b *batcher) take() []item {
 	defer b.mu.Unlock()
 	n := min(len(b.buf), b.size)
 	batch := slices.Clone(b.buf[:n])
-	b.buf = slices.Delete(b.buf, 0, n)
+	b.buf = b.buf[n:]
 	b.inflight = n
 	return batch
 }

@@ -124,6 +124,9 @@ func TestBufferOverflowAndShutdownLossAreCounted(t *testing.T) {
 	if got := testutil.ToFloat64(w.metrics.resultsDropped); got < 7 {
 		t.Fatalf("dropped %v results on overflow, want at least 7 of 12 with room for 5", got)
 	}
+	if n := w.batcher.pending(); n > cfg.BufferLimit {
+		t.Fatalf("%d results held, more than the limit of %d", n, cfg.BufferLimit)
+	}
 	w.Stop()
 	// Whatever was held is counted as lost at shutdown: nothing vanishes silently.
 	if got := testutil.ToFloat64(w.metrics.resultsDropped); got != 12 {
