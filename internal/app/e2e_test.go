@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +26,7 @@ import (
 // database and Redis prefix of the test's own.
 type stack struct {
 	t       *testing.T
+	logger  *slog.Logger
 	shared  config.Shared
 	api     *app.API
 	base    string
@@ -33,6 +36,11 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	return newStackLogging(t, testenv.Logger(t))
+}
+
+func newStackLogging(t *testing.T, logger *slog.Logger) *stack {
+	t.Helper()
 	t.Parallel()
 	dbURL := testenv.Database(t)
 	client, prefix := testenv.Redis(t)
@@ -41,10 +49,10 @@ func newStack(t *testing.T) *stack {
 		DatabaseURL: dbURL, RedisURL: testenv.RedisURL(), RedisPrefix: prefix,
 		LogLevel: "debug", LogFormat: "text", SchemaWait: time.Minute,
 	}
-	s := &stack{t: t, shared: shared}
+	s := &stack{t: t, shared: shared, logger: logger}
 	ctx := context.Background()
 	a, err := app.NewAPI(ctx, config.API{Shared: shared, Addr: "127.0.0.1:0", AutoMigrate: true, AdminToken: adminToken},
-		testenv.Logger(t).With("component", "api"))
+		logger.With("component", "api"))
 	if err != nil {
 		t.Fatalf("new api: %v", err)
 	}
@@ -63,7 +71,7 @@ func (s *stack) startScheduler() *app.Scheduler {
 		Shared: s.shared, DispatchInterval: 50 * time.Millisecond, DispatchBatch: 1000,
 		ReconcileInterval: time.Second, HousekeepingInterval: time.Hour,
 		ResultsRetention: 24 * time.Hour, RollupsRetention: 24 * time.Hour,
-	}, testenv.Logger(s.t).With("component", "scheduler"))
+	}, s.logger.With("component", "scheduler"))
 	if err != nil {
 		s.t.Fatalf("new scheduler: %v", err)
 	}
@@ -75,14 +83,18 @@ func (s *stack) startScheduler() *app.Scheduler {
 	return sc
 }
 
-func (s *stack) startWorker() *app.Worker {
+func (s *stack) startWorker(options ...func(*config.Worker)) *app.Worker {
 	s.t.Helper()
 	ctx := context.Background()
-	w, err := app.NewWorker(ctx, config.Worker{
+	cfg := config.Worker{
 		Shared: s.shared, WorkerID: fmt.Sprintf("w%d", len(s.workers)+1), Concurrency: 50, BatchSize: 100,
 		FlushInterval: 50 * time.Millisecond, BufferLimit: 10000, ConfigSweepInterval: time.Second,
 		ShutdownTimeout: 30 * time.Second,
-	}, testenv.Logger(s.t).With("component", "worker"))
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	w, err := app.NewWorker(ctx, cfg, s.logger.With("component", "worker"))
 	if err != nil {
 		s.t.Fatalf("new worker: %v", err)
 	}
@@ -420,4 +432,75 @@ func TestFirstStartCreatesAndLogsOneAdminToken(t *testing.T) {
 		t.Fatalf("the logged token: %v %v", res, err)
 	}
 	res.Body.Close()
+}
+
+func TestBlockedPrivateTargetIsRecorded(t *testing.T) {
+	s := newStack(t)
+	s.startScheduler()
+	s.startWorker(func(c *config.Worker) { c.BlockPrivateTargets = true })
+	tg := newTarget(t)
+	id := s.createMonitor(`{"name":"internal","url":"` + tg.URL + `","interval_seconds":1,"timeout_ms":500}`)
+	var m map[string]any
+	testenv.Eventually(t, wait, func() bool {
+		_, m = s.call("GET", "/api/v1/monitors/"+id, "")
+		return m["status"] == "down"
+	}, "monitor down")
+	_, checks := s.call("GET", "/api/v1/monitors/"+id+"/checks?limit=1", "")
+	c := checks["checks"].([]any)[0].(map[string]any)
+	if c["error_kind"] != "blocked" || !strings.HasPrefix(c["error"].(string), "blocked target: 127.0.0.1") {
+		t.Fatalf("check = %v", c)
+	}
+	if tg.hits.Load() != 0 {
+		t.Fatalf("the private target got %d requests", tg.hits.Load())
+	}
+}
+
+// syncBuffer is a bytes.Buffer several goroutines may write.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestLogsHoldNoSecrets(t *testing.T) {
+	var logs syncBuffer
+	s := newStackLogging(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	s.startScheduler()
+	s.startWorker()
+	tg := newTarget(t)
+	tg.fail.Store(true)
+	const secretHeader = "Bearer header-secret-7f3a9c"
+	id := s.createMonitor(`{"name":"s","url":"` + tg.URL + `","interval_seconds":1,"timeout_ms":500,"headers":{"Authorization":"` + secretHeader + `"}}`)
+	testenv.Eventually(t, wait, func() bool { return tg.failures.Load() >= 2 }, "failing checks")
+	// A wrong token, a bad request and a change, to run the error paths.
+	req, _ := http.NewRequest("GET", s.base+"/api/v1/monitors", nil)
+	req.Header.Set("Authorization", "Bearer pgn_wrong-token-for-the-log-test")
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+	}
+	s.call("PATCH", "/api/v1/monitors/"+id, `{"interval_seconds":0}`)
+	s.call("PATCH", "/api/v1/monitors/"+id, `{"enabled":false}`)
+	for _, w := range s.workers {
+		w.Stop()
+	}
+	out := logs.String()
+	if len(out) == 0 {
+		t.Fatal("nothing was logged")
+	}
+	for _, secret := range []string{adminToken, "header-secret-7f3a9c", "wrong-token-for-the-log-test"} {
+		if strings.Contains(out, secret) {
+			t.Fatalf("the logs contain %q:\n%s", secret, out)
+		}
+	}
 }
