@@ -60,6 +60,8 @@ type Options struct {
 	// address, may make per minute; 0 means no limit.
 	RatePerToken int
 	RatePerIP    int
+	// RateWindow is the window the limits count in; 0 means a minute.
+	RateWindow time.Duration
 	// MetricsNeedToken puts /metrics behind a read token.
 	MetricsNeedToken bool
 	// TrustProxy takes the client address from X-Forwarded-For / X-Real-IP
@@ -150,7 +152,11 @@ func (s *Server) rateLimit(perMinute int, key httprate.KeyFunc) func(http.Handle
 	if perMinute <= 0 {
 		return func(next http.Handler) http.Handler { return next }
 	}
-	return httprate.Limit(perMinute, time.Minute,
+	window := s.opts.RateWindow
+	if window <= 0 {
+		window = time.Minute
+	}
+	return httprate.Limit(perMinute, window,
 		httprate.WithKeyFuncs(key),
 		httprate.WithLimitHandler(func(w http.ResponseWriter, _ *http.Request) {
 			writeProblem(w, problem(http.StatusTooManyRequests, "Too many requests; retry after the time in Retry-After."))

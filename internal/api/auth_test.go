@@ -169,6 +169,20 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+func TestRateLimitResets(t *testing.T) {
+	e := setupWith(t, api.Options{RatePerToken: 2, RateWindow: time.Second})
+	for range 2 {
+		e.do(t, "GET", "/api/v1/monitors", "", "")
+	}
+	if r := e.do(t, "GET", "/api/v1/monitors", "", ""); r.status != 429 {
+		t.Fatalf("third request in the window: %d, want 429", r.status)
+	}
+	// A later window lets requests through again.
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		return e.do(t, "GET", "/api/v1/monitors", "", "").status == 200
+	}, "requests allowed again after the window")
+}
+
 func TestRateLimitPerAddressStopsTokenGuessing(t *testing.T) {
 	e := setupWith(t, api.Options{RatePerIP: 5})
 	e.token = "pgn_guess"

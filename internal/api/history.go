@@ -217,7 +217,7 @@ func (s *Server) getUptime(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	now := s.now().UTC()
+	now := s.now().UTC().Truncate(time.Second)
 	to, err := parseTime(r, "to", now)
 	if err != nil {
 		s.writeError(w, r, err)
