@@ -6,7 +6,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,23 +16,11 @@ import (
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "healthcheck" {
-		os.Exit(app.Healthcheck(context.Background(), os.Args[2:], os.Stderr))
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
 	var cfg config.API
-	if err := config.Load(&cfg); err != nil {
-		fmt.Fprintln(os.Stderr, "pinguin-api:", err)
-		os.Exit(2)
-	}
-	logger := cfg.Logger(os.Stderr, "api")
-	c, err := app.NewAPI(ctx, cfg, logger)
-	if err == nil {
-		err = app.Run(ctx, c)
-	}
-	if err != nil {
-		logger.Error("exit", "err", err)
-		os.Exit(1)
-	}
+	code := app.Main(ctx, "api", os.Args[1:], &cfg, &cfg.Shared, func(ctx context.Context, logger *slog.Logger) (app.Component, error) {
+		return app.NewAPI(ctx, cfg, logger)
+	})
+	stop()
+	os.Exit(code)
 }

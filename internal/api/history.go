@@ -68,25 +68,33 @@ func parseTime(r *http.Request, name string, def time.Time) (time.Time, error) {
 	return t, nil
 }
 
+// parseWindow reads the from and to parameters of a time window, with
+// defaults for either, and checks that from comes first. When only to is
+// given, from defaults to the same distance before it as defFrom is before
+// defTo.
+func parseWindow(r *http.Request, defFrom, defTo time.Time) (from, to time.Time, err error) {
+	if to, err = parseTime(r, "to", defTo); err != nil {
+		return from, to, err
+	}
+	if from, err = parseTime(r, "from", to.Add(defFrom.Sub(defTo))); err != nil {
+		return from, to, err
+	}
+	if !from.Before(to) {
+		return from, to, invalid("from", "must be before to")
+	}
+	return from, to, nil
+}
+
 func (s *Server) listChecks(w http.ResponseWriter, r *http.Request) {
 	id, err := monitorID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	now := s.now().UTC()
-	from, err := parseTime(r, "from", time.Unix(0, 0).UTC())
+	// By default every check: none can be in the future.
+	from, to, err := parseWindow(r, time.Unix(0, 0).UTC(), s.now().UTC().Add(24*time.Hour))
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	to, err := parseTime(r, "to", now.Add(24*time.Hour))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !from.Before(to) {
-		s.writeError(w, r, invalid("from", "must be before to"))
 		return
 	}
 	limit, err := parseLimit(r)
@@ -217,19 +225,11 @@ func (s *Server) getUptime(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// By default the last 24 hours.
 	now := s.now().UTC().Truncate(time.Second)
-	to, err := parseTime(r, "to", now)
+	from, to, err := parseWindow(r, now.Add(-24*time.Hour), now)
 	if err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	from, err := parseTime(r, "from", to.Add(-24*time.Hour))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if !from.Before(to) {
-		s.writeError(w, r, invalid("from", "must be before to"))
 		return
 	}
 	bucket := time.Hour

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -112,3 +113,29 @@ func retry(ctx context.Context, logger *slog.Logger, what string, fn func(contex
 
 // RedisClient opens a Redis client on url, for tools and tests.
 func RedisClient(url string) (redis.UniversalClient, error) { return schedule.Open(url) }
+
+// Main is the body of each binary's main, which keeps only the signal
+// handling: it answers the healthcheck mode ("healthcheck URL"), loads cfg
+// from the environment (a bad value is one line on stderr and exit code
+// 2), builds the component with the logger cfg describes, and runs it until
+// ctx ends. It returns the exit code.
+func Main(ctx context.Context, name string, args []string, cfg config.Validator, shared *config.Shared,
+	build func(context.Context, *slog.Logger) (Component, error)) int {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return Healthcheck(ctx, args[1:], os.Stderr)
+	}
+	if err := config.Load(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "pinguin-"+name+":", err)
+		return 2
+	}
+	logger := shared.Logger(os.Stderr, name)
+	c, err := build(ctx, logger)
+	if err == nil {
+		err = Run(ctx, c)
+	}
+	if err != nil {
+		logger.Error("exit", "err", err)
+		return 1
+	}
+	return 0
+}

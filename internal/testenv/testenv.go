@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
 
 	"github.com/pinguin-dev/pinguin/internal/store"
 )
@@ -166,4 +167,14 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, format st
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// VerifyNoLeaks runs a package's tests and fails them if goroutines are
+// left behind, ignoring the background goroutines of pgx pools and
+// go-redis connections, which end shortly after Close.
+func VerifyNoLeaks(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"go.uber.org/goleak"
 
 	"github.com/pinguin-dev/pinguin/internal/check"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
@@ -18,14 +17,7 @@ import (
 	"github.com/pinguin-dev/pinguin/internal/testenv"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		// pgx pools and go-redis keep background goroutines that end
-		// shortly after Close.
-		goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
-}
+func TestMain(m *testing.M) { testenv.VerifyNoLeaks(m) }
 
 // prober answers every check as told, counting them.
 type prober struct{ calls chan check.HTTPRequest }
