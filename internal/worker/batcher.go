@@ -43,6 +43,7 @@ type batcher struct {
 
 	dropped       int       // dropped since the last log line about it
 	droppedLogged time.Time // when that line was written
+	decideWarned  time.Time // when a failure to decide live state was last logged (flusher only)
 }
 
 func (b *batcher) add(it item) {
@@ -100,16 +101,12 @@ func (b *batcher) stop() { b.runner.Stop() }
 func (b *batcher) loop(ctx context.Context) {
 	timer := time.NewTimer(b.delay)
 	defer timer.Stop()
-	var deadline time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			// Stop was called: flush what is left, retrying with backoff
 			// until the shutdown timeout.
-			if deadline.IsZero() {
-				deadline = time.Now().Add(b.shutdown)
-			}
-			b.drain(deadline)
+			b.drain(time.Now().Add(b.shutdown))
 			return
 		case <-b.wake:
 		case <-timer.C:
@@ -153,7 +150,6 @@ func (b *batcher) putBack(batch []item) {
 func (b *batcher) drain(deadline time.Time) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	b.flushAll(ctx)
 	for b.pending() > 0 && ctx.Err() == nil {
 		b.flushAll(ctx)
 	}
@@ -171,8 +167,12 @@ func (b *batcher) write(ctx context.Context, batch []item) bool {
 	defer cancel()
 	if err := b.decide(wctx, batch); err != nil {
 		// Redis is down: results still go to PostgreSQL; the monitors'
-		// status catches up with their next results.
-		b.logger.WarnContext(ctx, "decide live state", "err", err)
+		// status catches up with their next results. Logged once in a
+		// while, not for every batch of an outage.
+		if now := time.Now(); now.Sub(b.decideWarned) >= 10*time.Second {
+			b.logger.WarnContext(ctx, "decide live state (results are still written)", "err", err)
+			b.decideWarned = now
+		}
 	}
 	results := make([]store.Result, len(batch))
 	latest := make(map[int64]int, len(batch))
