@@ -186,8 +186,12 @@ func (w *Worker) run(ctx context.Context, jobs []schedule.Job, slots chan struct
 		ids = append(ids, j.MonitorID)
 	}
 	targets, err := w.cache.get(context.WithoutCancel(ctx), ids)
+	missing := "unknown_monitor"
 	if err != nil {
+		// PostgreSQL is unreachable: cached monitors are still checked,
+		// the others cannot be this time.
 		w.logger.ErrorContext(ctx, "load monitor configuration", "err", err)
+		missing = "configuration_unavailable"
 	}
 	started := 0
 	for _, j := range jobs {
@@ -199,7 +203,7 @@ func (w *Worker) run(ctx context.Context, jobs []schedule.Job, slots chan struct
 			w.metrics.staleJobs.Inc()
 			continue
 		case t == nil:
-			w.metrics.skippedJobs.WithLabelValues("unknown_monitor").Inc()
+			w.metrics.skippedJobs.WithLabelValues(missing).Inc()
 			continue
 		case !t.monitor.Enabled:
 			w.metrics.skippedJobs.WithLabelValues("paused").Inc()
