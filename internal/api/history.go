@@ -26,6 +26,8 @@ type checkJSON struct {
 	ErrorKind  *string    `json:"error_kind"`
 	Error      *string    `json:"error"`
 	Worker     string     `json:"worker"`
+	Degraded   bool       `json:"degraded"`
+	CertExpiry *time.Time `json:"cert_expires_at"`
 }
 
 // round rounds v to places decimals.
@@ -134,6 +136,10 @@ func (s *Server) listChecks(w http.ResponseWriter, r *http.Request) {
 			Phases: phasesJSON{DNS: optional(res.DNSMS), Connect: optional(res.ConnectMS),
 				TLS: optional(res.TLSMS), TTFB: optional(res.TTFBMS)},
 			ErrorKind: nonEmpty(res.ErrorKind), Error: nonEmpty(res.Error), Worker: res.Worker,
+			Degraded: res.Degraded,
+		}
+		if !res.CertExpiry.IsZero() {
+			c.CertExpiry = utc(res.CertExpiry)
 		}
 		if res.StatusCode > 0 {
 			code := res.StatusCode
@@ -193,6 +199,7 @@ type bucketJSON struct {
 	Start         time.Time `json:"start"`
 	Checks        int64     `json:"checks"`
 	Failures      int64     `json:"failures"`
+	Degraded      int64     `json:"degraded"`
 	UptimePercent *float64  `json:"uptime_percent"`
 	AvgLatencyMS  *float64  `json:"avg_latency_ms"`
 	P95LatencyMS  *float64  `json:"p95_latency_ms"`
@@ -204,6 +211,7 @@ type uptimeJSON struct {
 	Bucket        string       `json:"bucket"`
 	Checks        int64        `json:"checks"`
 	Failures      int64        `json:"failures"`
+	Degraded      int64        `json:"degraded"`
 	UptimePercent *float64     `json:"uptime_percent"`
 	Latency       latencyJSON  `json:"latency_ms"`
 	P95Exact      bool         `json:"p95_exact"`
@@ -265,14 +273,14 @@ func (s *Server) getUptime(w http.ResponseWriter, r *http.Request) {
 	}
 	out := uptimeJSON{
 		From: from, To: to, Bucket: formatBucket(bucket),
-		Checks: u.Total.Checks, Failures: u.Total.Failures, UptimePercent: uptimePercent(u.Total),
+		Checks: u.Total.Checks, Failures: u.Total.Failures, Degraded: u.Total.Degraded, UptimePercent: uptimePercent(u.Total),
 		Latency: latencyJSON{Avg: optional(u.Total.LatencyAvg), P95: optional(u.Total.LatencyP95),
 			Min: optional(u.Total.LatencyMin), Max: optional(u.Total.LatencyMax)},
 		P95Exact: u.Total.P95Exact, Source: source,
 		Buckets: make([]bucketJSON, len(u.Buckets)),
 	}
 	for i, b := range u.Buckets {
-		out.Buckets[i] = bucketJSON{Start: b.Start.UTC(), Checks: b.Checks, Failures: b.Failures,
+		out.Buckets[i] = bucketJSON{Start: b.Start.UTC(), Checks: b.Checks, Failures: b.Failures, Degraded: b.Degraded,
 			UptimePercent: uptimePercent(b.Stats), AvgLatencyMS: optional(b.LatencyAvg), P95LatencyMS: optional(b.LatencyP95)}
 	}
 	writeJSON(w, s.logger, http.StatusOK, out)

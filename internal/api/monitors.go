@@ -56,7 +56,7 @@ func viewJSON(v store.MonitorView) monitorJSON {
 		out.LastCheckAt = utc(st.LastCheckAt)
 		lat := round(st.LastLatencyMS, 3)
 		out.LastLatencyMS = &lat
-		if !st.LastOK {
+		if !st.LastOK || st.LastDegraded {
 			e := st.LastError
 			out.LastError = &e
 		}

@@ -11,10 +11,11 @@ type Status string
 
 // The statuses a monitor can be in.
 const (
-	StatusPending Status = "pending" // enabled, not checked yet
-	StatusUp      Status = "up"
-	StatusDown    Status = "down"
-	StatusPaused  Status = "paused" // disabled
+	StatusPending  Status = "pending" // enabled, not checked yet
+	StatusUp       Status = "up"
+	StatusDegraded Status = "degraded" // up, but slow, losing packets or near certificate expiry
+	StatusDown     Status = "down"
+	StatusPaused   Status = "paused" // disabled
 )
 
 // StatusRange is an inclusive range of HTTP status codes.

@@ -246,6 +246,16 @@ func TestLiveState(t *testing.T) {
 		{"second failure", t0.Add(3 * time.Second), false, "down", t0.Add(2 * time.Second), 2, 0, true},
 		{"recovery", t0.Add(4 * time.Second), true, "up", t0.Add(4 * time.Second), 0, 1, true},
 	}
+	degradedSteps := []struct {
+		at       time.Time
+		degraded bool
+		status   string
+		since    time.Time
+	}{
+		{t0.Add(5 * time.Second), true, "degraded", t0.Add(5 * time.Second)},
+		{t0.Add(6 * time.Second), true, "degraded", t0.Add(5 * time.Second)},
+		{t0.Add(7 * time.Second), false, "up", t0.Add(7 * time.Second)},
+	}
 	for _, step := range steps {
 		st, err := s.ApplyStates(ctx, []schedule.Observation{{MonitorID: 1, Time: step.at, OK: step.ok}})
 		if err != nil {
@@ -255,6 +265,12 @@ func TestLiveState(t *testing.T) {
 		if got.Status != step.status || !got.Since.Equal(step.since) || got.ConsecutiveFailures != step.failures ||
 			got.ConsecutiveSuccesses != step.successes || got.Applied != step.applied {
 			t.Fatalf("%s: state = %+v", step.name, got)
+		}
+	}
+	for _, step := range degradedSteps {
+		st, err := s.ApplyStates(ctx, []schedule.Observation{{MonitorID: 1, Time: step.at, OK: true, Degraded: step.degraded}})
+		if err != nil || st[0].Status != step.status || !st[0].Since.Equal(step.since) {
+			t.Fatalf("degraded=%v at %s: %+v, %v; want %s since %s", step.degraded, step.at, st, err, step.status, step.since)
 		}
 	}
 	// Seeding never overwrites a state that exists.

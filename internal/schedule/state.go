@@ -12,11 +12,12 @@ type Observation struct {
 	MonitorID int64
 	Time      time.Time
 	OK        bool
+	Degraded  bool // OK but not healthy
 }
 
 // LiveState is a monitor's live state after an observation.
 type LiveState struct {
-	Status               string // "up" or "down"
+	Status               string // "up", "degraded" or "down"
 	Since                time.Time
 	ConsecutiveFailures  int
 	ConsecutiveSuccesses int
@@ -34,13 +35,9 @@ func (s *Schedule) ApplyStates(ctx context.Context, obs []Observation) ([]LiveSt
 	if len(obs) == 0 {
 		return nil, nil
 	}
-	args := make([]any, 0, 3*len(obs))
+	args := make([]any, 0, 4*len(obs))
 	for _, o := range obs {
-		ok := "0"
-		if o.OK {
-			ok = "1"
-		}
-		args = append(args, o.MonitorID, o.Time.UnixMilli(), ok)
+		args = append(args, o.MonitorID, o.Time.UnixMilli(), flag(o.OK), flag(o.OK && o.Degraded))
 	}
 	vals, err := stateScript.Run(ctx, s.client, []string{s.keys.States}, args...).Slice()
 	if err != nil {
@@ -102,4 +99,11 @@ func (s *Schedule) Seed(ctx context.Context, states []SeedState) (int, error) {
 		return 0, fmt.Errorf("seed states: %w", err)
 	}
 	return n, nil
+}
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

@@ -3,14 +3,15 @@
 -- result no newer than the monitor's last one changes nothing.
 --
 -- KEYS[1] states: hash, monitor id -> "status,since_ms,last_ms,failures,successes"
--- ARGV triples: monitor id, check time (Unix ms), ok ("1" or "0")
+-- ARGV groups of four: monitor id, check time (Unix ms), ok ("1" or "0"),
+-- degraded ("1" or "0": succeeded but not healthy)
 --
--- Returns, per triple, five values: status, since_ms, consecutive failures,
+-- Returns, per group, five values: status, since_ms, consecutive failures,
 -- consecutive successes, and a flag: 1 applied, 0 ignored as not newer,
 -- -1 no state stored (the caller seeds it from PostgreSQL and asks again).
 local out = {}
-for i = 1, #ARGV, 3 do
-    local id, t, ok = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1'
+for i = 1, #ARGV, 4 do
+    local id, t, ok, degraded = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2] == '1', ARGV[i + 3] == '1'
     local packed = redis.call('HGET', KEYS[1], id)
     if not packed then
         for _, v in ipairs({'', 0, 0, 0, -1}) do out[#out + 1] = v end
@@ -26,6 +27,7 @@ for i = 1, #ARGV, 3 do
             local now = 'down'
             if ok then
                 now = 'up'
+                if degraded then now = 'degraded' end
                 successes, failures = successes + 1, 0
             else
                 failures, successes = failures + 1, 0

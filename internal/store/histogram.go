@@ -33,16 +33,20 @@ func histIndex(ms float64) int {
 type aggregate struct {
 	Checks     int64
 	Failures   int64
+	Degraded   int64 // successful checks that were degraded
 	LatencySum float64
 	Min, Max   float64 // of successful checks; valid when Checks > Failures
 	Hist       []int64
 }
 
-func (a *aggregate) add(ok bool, latencyMS float64) {
+func (a *aggregate) add(ok, degraded bool, latencyMS float64) {
 	a.Checks++
 	if !ok {
 		a.Failures++
 		return
+	}
+	if degraded {
+		a.Degraded++
 	}
 	a.addLatency(latencyMS)
 }
@@ -75,6 +79,7 @@ func (a *aggregate) merge(b *aggregate) {
 	}
 	a.Checks += b.Checks
 	a.Failures += b.Failures
+	a.Degraded += b.Degraded
 	a.LatencySum += b.LatencySum
 	if len(b.Hist) > 0 {
 		if a.Hist == nil {

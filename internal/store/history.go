@@ -17,7 +17,8 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT time, ok, coalesce(status_code, 0), latency_ms, coalesce(dns_ms, 0), coalesce(connect_ms, 0),
-			coalesce(tls_ms, 0), coalesce(ttfb_ms, 0), coalesce(error_kind, ''), coalesce(error, ''), worker
+			coalesce(tls_ms, 0), coalesce(ttfb_ms, 0), coalesce(error_kind, ''), coalesce(error, ''), worker,
+			degraded, cert_expires_at
 		FROM check_results
 		WHERE monitor_id = @id AND time >= @from AND time < @before
 		ORDER BY time DESC
@@ -30,7 +31,12 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 		res := Result{MonitorID: monitorID}
 		var code int16
 		var lat, dns, conn, tls, ttfb float32
-		err := r.Scan(&res.Time, &res.OK, &code, &lat, &dns, &conn, &tls, &ttfb, &res.ErrorKind, &res.Error, &res.Worker)
+		var certExpiry *time.Time
+		err := r.Scan(&res.Time, &res.OK, &code, &lat, &dns, &conn, &tls, &ttfb, &res.ErrorKind, &res.Error, &res.Worker,
+			&res.Degraded, &certExpiry)
+		if certExpiry != nil {
+			res.CertExpiry = *certExpiry
+		}
 		res.StatusCode = int(code)
 		res.LatencyMS, res.DNSMS, res.ConnectMS, res.TLSMS, res.TTFBMS =
 			float64(lat), float64(dns), float64(conn), float64(tls), float64(ttfb)
@@ -47,6 +53,7 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 type Stats struct {
 	Checks     int64
 	Failures   int64
+	Degraded   int64 // successful checks that were degraded
 	LatencyAvg float64
 	LatencyP95 float64
 	LatencyMin float64
@@ -129,7 +136,7 @@ func (s *Store) uptimeFromRaw(ctx context.Context, q UptimeQuery) (Uptime, error
 	origin := AlignDown(q.From, q.Bucket)
 	rows, err := s.pool.Query(ctx, `
 		SELECT floor(extract(epoch FROM time - @origin) * 1000 / @bucket_ms)::bigint AS b,
-			count(*), count(*) FILTER (WHERE NOT ok),
+			count(*), count(*) FILTER (WHERE NOT ok), count(*) FILTER (WHERE ok AND degraded),
 			avg(latency_ms) FILTER (WHERE ok),
 			percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE ok),
 			min(latency_ms) FILTER (WHERE ok), max(latency_ms) FILTER (WHERE ok),
@@ -148,7 +155,7 @@ func (s *Store) uptimeFromRaw(ctx context.Context, q UptimeQuery) (Uptime, error
 		var st Stats
 		var avg, p95, mn, mx *float64
 		var total bool
-		if err := rows.Scan(&b, &st.Checks, &st.Failures, &avg, &p95, &mn, &mx, &total); err != nil {
+		if err := rows.Scan(&b, &st.Checks, &st.Failures, &st.Degraded, &avg, &p95, &mn, &mx, &total); err != nil {
 			return out, fmt.Errorf("scan uptime: %w", err)
 		}
 		st.LatencyAvg, st.LatencyP95, st.LatencyMin, st.LatencyMax = orNaN(avg), orNaN(p95), orNaN(mn), orNaN(mx)
@@ -181,7 +188,7 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 		firstHour, lastHour = q.To, q.To
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT bucket, checks, failures, latency_sum_ms, coalesce(latency_min_ms, 0),
+		SELECT bucket, checks, failures, degraded, latency_sum_ms, coalesce(latency_min_ms, 0),
 			coalesce(latency_max_ms, 0), latency_hist
 		FROM check_rollups_hourly
 		WHERE monitor_id = @id AND bucket >= @first AND bucket < @last`,
@@ -193,7 +200,7 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 	var hist []int32
 	var bucket time.Time
 	var mn, mx float32
-	_, err = pgx.ForEachRow(rows, []any{&bucket, &a.Checks, &a.Failures, &a.LatencySum, &mn, &mx, &hist}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&bucket, &a.Checks, &a.Failures, &a.Degraded, &a.LatencySum, &mn, &mx, &hist}, func() error {
 		a.Min, a.Max = float64(mn), float64(mx)
 		a.Hist = make([]int64, histBuckets)
 		for i, n := range hist {
@@ -212,18 +219,18 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 
 	// The partial hours at the edges, from raw rows.
 	rows, err = s.pool.Query(ctx, `
-		SELECT time, ok, latency_ms FROM check_results
+		SELECT time, ok, degraded, latency_ms FROM check_results
 		WHERE monitor_id = @id AND ((time >= @from AND time < @first) OR (time >= @last AND time < @to))`,
 		pgx.NamedArgs{"id": q.MonitorID, "from": q.From, "to": q.To, "first": firstHour, "last": lastHour})
 	if err != nil {
 		return Uptime{}, fmt.Errorf("select edge checks: %w", err)
 	}
 	var t time.Time
-	var ok bool
+	var ok, degraded bool
 	var lat float32
-	_, err = pgx.ForEachRow(rows, []any{&t, &ok, &lat}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&t, &ok, &degraded, &lat}, func() error {
 		if i := index(t); i >= 0 && i < len(aggs) {
-			aggs[i].add(ok, float64(lat))
+			aggs[i].add(ok, degraded, float64(lat))
 		}
 		return nil
 	})
@@ -243,7 +250,7 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 
 func (a *aggregate) stats() Stats {
 	st := emptyStats(false)
-	st.Checks, st.Failures = a.Checks, a.Failures
+	st.Checks, st.Failures, st.Degraded = a.Checks, a.Failures, a.Degraded
 	if n := a.successes(); n > 0 {
 		st.LatencyAvg = a.LatencySum / float64(n)
 		st.LatencyMin, st.LatencyMax = a.Min, a.Max

@@ -24,6 +24,7 @@ type State struct {
 	StatusSince          time.Time
 	LastCheckAt          time.Time
 	LastOK               bool
+	LastDegraded         bool
 	LastStatusCode       int
 	LastLatencyMS        float64
 	LastError            string
@@ -37,7 +38,7 @@ const monitorColumns = `m.id, m.name, m.url, m.method, m.headers, m.headers_seal
 
 const viewColumns = monitorColumns + `, s.status, s.status_since, s.last_check_at,
 	s.last_ok, s.last_status_code, s.last_latency_ms, s.last_error,
-	s.consecutive_failures, s.consecutive_successes`
+	s.consecutive_failures, s.consecutive_successes, s.last_degraded`
 
 func (s *Store) scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error {
 	var sealed []byte
@@ -56,22 +57,22 @@ func (s *Store) scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error
 func (s *Store) scanView(row pgx.Row) (MonitorView, error) {
 	var v MonitorView
 	var (
-		status              *string
-		since, lastAt       *time.Time
-		lastOK              *bool
-		code                *int32
-		latency             *float32
-		lastErr             *string
-		failures, successes *int32
+		status               *string
+		since, lastAt        *time.Time
+		lastOK, lastDegraded *bool
+		code                 *int32
+		latency              *float32
+		lastErr              *string
+		failures, successes  *int32
 	)
-	err := s.scanMonitor(row, &v.Monitor, &status, &since, &lastAt, &lastOK, &code, &latency, &lastErr, &failures, &successes)
+	err := s.scanMonitor(row, &v.Monitor, &status, &since, &lastAt, &lastOK, &code, &latency, &lastErr, &failures, &successes, &lastDegraded)
 	if err != nil {
 		return v, err
 	}
 	if status != nil {
 		v.State = &State{
 			MonitorID: v.ID, Status: monitor.Status(*status), StatusSince: *since, LastCheckAt: *lastAt,
-			LastOK: *lastOK, LastLatencyMS: float64(*latency), LastError: *lastErr,
+			LastOK: *lastOK, LastDegraded: *lastDegraded, LastLatencyMS: float64(*latency), LastError: *lastErr,
 			ConsecutiveFailures: int(*failures), ConsecutiveSuccesses: int(*successes),
 		}
 		if code != nil {

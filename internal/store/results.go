@@ -28,10 +28,19 @@ type Result struct {
 	ErrorKind  string
 	Error      string
 	Worker     string
+	Degraded   bool      // succeeded but not healthy (OK is true)
+	CertExpiry time.Time // the leaf certificate's expiry; zero without TLS
 }
 
 var resultColumns = []string{"time", "monitor_id", "ok", "status_code", "latency_ms",
-	"dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "error_kind", "error", "worker"}
+	"dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "error_kind", "error", "worker", "degraded", "cert_expires_at"}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
 
 func nullPositive(v float64) any {
 	if v <= 0 {
@@ -67,7 +76,8 @@ func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State
 					}
 					return []any{r.Time, r.MonitorID, r.OK, code, float32(r.LatencyMS),
 						nullPositive(r.DNSMS), nullPositive(r.ConnectMS), nullPositive(r.TLSMS),
-						nullPositive(r.TTFBMS), nullString(r.ErrorKind), nullString(r.Error), r.Worker}, nil
+						nullPositive(r.TTFBMS), nullString(r.ErrorKind), nullString(r.Error), r.Worker,
+						r.Degraded, nullTime(r.CertExpiry)}, nil
 				}))
 			if err != nil {
 				return fmt.Errorf("copy check results: %w", err)
@@ -95,7 +105,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 			a = &aggregate{}
 			groups[k] = a
 		}
-		a.add(r.OK, r.LatencyMS)
+		a.add(r.OK, r.Degraded, r.LatencyMS)
 	}
 	keys := make([]rollupKey, 0, len(groups))
 	for k := range groups {
@@ -106,14 +116,14 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 	})
 	n := len(keys)
 	ids, buckets := make([]int64, n), make([]time.Time, n)
-	checks, failures := make([]int64, n), make([]int64, n)
+	checks, failures, degraded := make([]int64, n), make([]int64, n), make([]int64, n)
 	sums := make([]float64, n)
 	mins, maxs := make([]*float64, n), make([]*float64, n)
 	hists := make([]string, n)
 	for i, k := range keys {
 		a := groups[k]
 		ids[i], buckets[i] = k.monitorID, time.Unix(k.hour, 0).UTC()
-		checks[i], failures[i], sums[i] = a.Checks, a.Failures, a.LatencySum
+		checks[i], failures[i], degraded[i], sums[i] = a.Checks, a.Failures, a.Degraded, a.LatencySum
 		if a.successes() > 0 {
 			mins[i], maxs[i] = &a.Min, &a.Max
 		}
@@ -121,14 +131,15 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO check_rollups_hourly AS r
-			(monitor_id, bucket, checks, failures, latency_sum_ms, latency_min_ms, latency_max_ms, latency_hist)
-		SELECT id, bucket, checks, failures, sum, min, max, hist::integer[]
+			(monitor_id, bucket, checks, failures, degraded, latency_sum_ms, latency_min_ms, latency_max_ms, latency_hist)
+		SELECT id, bucket, checks, failures, degraded, sum, min, max, hist::integer[]
 		FROM unnest(@ids::bigint[], @buckets::timestamptz[], @checks::bigint[], @failures::bigint[],
-			@sums::float8[], @mins::float8[], @maxs::float8[], @hists::text[])
-			AS u(id, bucket, checks, failures, sum, min, max, hist)
+			@degraded::bigint[], @sums::float8[], @mins::float8[], @maxs::float8[], @hists::text[])
+			AS u(id, bucket, checks, failures, degraded, sum, min, max, hist)
 		ON CONFLICT (monitor_id, bucket) DO UPDATE SET
 			checks = r.checks + EXCLUDED.checks,
 			failures = r.failures + EXCLUDED.failures,
+			degraded = r.degraded + EXCLUDED.degraded,
 			latency_sum_ms = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
 			latency_min_ms = LEAST(r.latency_min_ms, EXCLUDED.latency_min_ms),
 			latency_max_ms = GREATEST(r.latency_max_ms, EXCLUDED.latency_max_ms),
@@ -137,7 +148,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 				FROM unnest(r.latency_hist, EXCLUDED.latency_hist) WITH ORDINALITY AS t(a, b, i)
 				ORDER BY i)`,
 		pgx.NamedArgs{"ids": ids, "buckets": buckets, "checks": checks, "failures": failures,
-			"sums": sums, "mins": mins, "maxs": maxs, "hists": hists})
+			"degraded": degraded, "sums": sums, "mins": mins, "maxs": maxs, "hists": hists})
 	if err != nil {
 		return fmt.Errorf("upsert rollups: %w", err)
 	}
@@ -171,14 +182,14 @@ func upsertStates(ctx context.Context, tx pgx.Tx, states []State) error {
 	ids := make([]int64, n)
 	status := make([]string, n)
 	since, lastAt := make([]time.Time, n), make([]time.Time, n)
-	lastOK := make([]bool, n)
+	lastOK, lastDegraded := make([]bool, n), make([]bool, n)
 	codes := make([]*int32, n)
 	latency := make([]float64, n)
 	errs := make([]string, n)
 	fails, succs := make([]int32, n), make([]int32, n)
 	for i, st := range states {
 		ids[i], status[i], since[i], lastAt[i] = st.MonitorID, string(st.Status), st.StatusSince, st.LastCheckAt
-		lastOK[i], latency[i], errs[i] = st.LastOK, st.LastLatencyMS, st.LastError
+		lastOK[i], lastDegraded[i], latency[i], errs[i] = st.LastOK, st.LastDegraded, st.LastLatencyMS, st.LastError
 		if st.LastStatusCode > 0 {
 			c := int32(st.LastStatusCode)
 			codes[i] = &c
@@ -187,18 +198,19 @@ func upsertStates(ctx context.Context, tx pgx.Tx, states []State) error {
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO monitor_state AS s (monitor_id, status, status_since, last_check_at, last_ok,
-			last_status_code, last_latency_ms, last_error, consecutive_failures, consecutive_successes)
+			last_status_code, last_latency_ms, last_error, consecutive_failures, consecutive_successes, last_degraded)
 		SELECT * FROM unnest(@ids::bigint[], @status::text[], @since::timestamptz[], @last_at::timestamptz[],
-			@last_ok::boolean[], @codes::integer[], @latency::real[], @errs::text[], @fails::integer[], @succs::integer[])
+			@last_ok::boolean[], @codes::integer[], @latency::real[], @errs::text[], @fails::integer[], @succs::integer[],
+			@last_degraded::boolean[])
 		ON CONFLICT (monitor_id) DO UPDATE SET
 			status = EXCLUDED.status, status_since = EXCLUDED.status_since,
 			last_check_at = EXCLUDED.last_check_at, last_ok = EXCLUDED.last_ok,
 			last_status_code = EXCLUDED.last_status_code, last_latency_ms = EXCLUDED.last_latency_ms,
 			last_error = EXCLUDED.last_error, consecutive_failures = EXCLUDED.consecutive_failures,
-			consecutive_successes = EXCLUDED.consecutive_successes
+			consecutive_successes = EXCLUDED.consecutive_successes, last_degraded = EXCLUDED.last_degraded
 		WHERE s.last_check_at <= EXCLUDED.last_check_at`,
 		pgx.NamedArgs{"ids": ids, "status": status, "since": since, "last_at": lastAt, "last_ok": lastOK,
-			"codes": codes, "latency": latency, "errs": errs, "fails": fails, "succs": succs})
+			"codes": codes, "latency": latency, "errs": errs, "fails": fails, "succs": succs, "last_degraded": lastDegraded})
 	if err != nil {
 		return fmt.Errorf("upsert monitor states: %w", err)
 	}
@@ -210,7 +222,7 @@ func upsertStates(ctx context.Context, tx pgx.Tx, states []State) error {
 func (s *Store) States(ctx context.Context, ids []int64) ([]State, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT monitor_id, status, status_since, last_check_at, last_ok, coalesce(last_status_code, 0),
-			last_latency_ms, last_error, consecutive_failures, consecutive_successes
+			last_latency_ms, last_error, consecutive_failures, consecutive_successes, last_degraded
 		FROM monitor_state WHERE monitor_id = ANY($1)`, ids)
 	if err != nil {
 		return nil, fmt.Errorf("select monitor states: %w", err)
@@ -220,7 +232,7 @@ func (s *Store) States(ctx context.Context, ids []int64) ([]State, error) {
 		var status string
 		var latency float32
 		err := r.Scan(&st.MonitorID, &status, &st.StatusSince, &st.LastCheckAt, &st.LastOK,
-			&st.LastStatusCode, &latency, &st.LastError, &st.ConsecutiveFailures, &st.ConsecutiveSuccesses)
+			&st.LastStatusCode, &latency, &st.LastError, &st.ConsecutiveFailures, &st.ConsecutiveSuccesses, &st.LastDegraded)
 		st.Status, st.LastLatencyMS = monitor.Status(status), float64(latency)
 		return st, err
 	})

@@ -272,3 +272,35 @@ func TestTimescaleWhenUsable(t *testing.T) {
 		t.Fatalf("hypertable = %v with shared_preload_libraries %q", hyper, preload)
 	}
 }
+
+func TestDegradedChecksCountAsUpAndApart(t *testing.T) {
+	st := setup(t)
+	ctx := context.Background()
+	m := newMonitor(t, st)
+	base := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
+	expiry := base.Add(48 * time.Hour)
+	var results []store.Result
+	for i := range 10 { // 10 checks: 2 failed, 3 degraded, 5 fine
+		results = append(results, store.Result{Time: base.Add(time.Duration(i) * time.Minute), MonitorID: m.ID,
+			OK: i >= 2, Degraded: i >= 2 && i < 5, LatencyMS: 10, Worker: "w", CertExpiry: expiry})
+	}
+	if err := st.WriteBatch(ctx, results, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, bucket := range []time.Duration{time.Minute, time.Hour} {
+		u, err := st.Uptime(ctx, store.UptimeQuery{MonitorID: m.ID, From: base, To: base.Add(time.Hour), Bucket: bucket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Total.Checks != 10 || u.Total.Failures != 2 || u.Total.Degraded != 3 {
+			t.Fatalf("bucket %s: %+v, want 10 checks, 2 failures, 3 degraded", bucket, u.Total)
+		}
+	}
+	checks, err := st.Checks(ctx, m.ID, base, base.Add(time.Hour), time.Time{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := checks[len(checks)-3]; !c.Degraded || !c.CertExpiry.Equal(expiry) {
+		t.Fatalf("check %+v, want degraded with the certificate expiry", c)
+	}
+}

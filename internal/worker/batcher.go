@@ -191,7 +191,7 @@ func (b *batcher) write(ctx context.Context, batch []item) bool {
 		r := &it.result
 		states = append(states, store.State{
 			MonitorID: r.MonitorID, Status: monitor.Status(it.live.Status), StatusSince: it.live.Since,
-			LastCheckAt: r.Time, LastOK: r.OK, LastStatusCode: r.StatusCode, LastLatencyMS: r.LatencyMS,
+			LastCheckAt: r.Time, LastOK: r.OK, LastDegraded: r.Degraded, LastStatusCode: r.StatusCode, LastLatencyMS: r.LatencyMS,
 			LastError: r.Error, ConsecutiveFailures: it.live.ConsecutiveFailures,
 			ConsecutiveSuccesses: it.live.ConsecutiveSuccesses,
 		})
@@ -226,7 +226,7 @@ func (b *batcher) decide(ctx context.Context, batch []item) error {
 		obs := make([]schedule.Observation, len(idx))
 		for k, i := range idx {
 			r := &batch[i].result
-			obs[k] = schedule.Observation{MonitorID: r.MonitorID, Time: r.Time, OK: r.OK}
+			obs[k] = schedule.Observation{MonitorID: r.MonitorID, Time: r.Time, OK: r.OK, Degraded: r.Degraded}
 		}
 		live, err := b.sched.ApplyStates(ctx, obs)
 		if err != nil {
