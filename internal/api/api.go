@@ -67,6 +67,8 @@ type Options struct {
 	// TrustProxy takes the client address from X-Forwarded-For / X-Real-IP
 	// (set it only behind a proxy that sets them).
 	TrustProxy bool
+	// PublicURL is where users reach the api, for ping URLs; no trailing slash.
+	PublicURL string
 	// Now is the clock; nil for the wall clock.
 	Now func() time.Time
 }
@@ -88,6 +90,9 @@ func New(st Store, sched Schedule, reg *prometheus.Registry, logger *slog.Logger
 	now := opts.Now
 	if now == nil {
 		now = time.Now
+	}
+	if opts.PublicURL == "" {
+		opts.PublicURL = "http://localhost:8080"
 	}
 	return &Server{store: st, sched: sched, logger: logger, gatherer: reg, now: now, metrics: newRequestMetrics(reg), opts: opts}
 }

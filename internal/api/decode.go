@@ -127,7 +127,56 @@ func decodePatch(fields map[string]json.RawMessage) (monitor.Patch, error) {
 			p.VerifyTLS, err = field[bool](raw, "true or false")
 		case "enabled":
 			p.Enabled, err = field[bool](raw, "true or false")
-		case "id", "status", "status_since", "last_check_at", "last_latency_ms", "last_error", "created_at", "updated_at":
+		case "type":
+			p.Type, err = field[string](raw, "a string")
+		case "max_redirects":
+			p.MaxRedirects, err = field[int](raw, "a whole number")
+		case "assertions":
+			p.Assertions, err = strictField[[]monitor.Assertion](raw, "a list of {type, path, op, value} objects")
+		case "ip_version":
+			p.IPVersion, err = field[string](raw, `"4", "6" or ""`)
+		case "proxy_url":
+			p.ProxyURL, err = field[string](raw, "a string")
+		case "basic_auth":
+			var b *basicAuthJSON
+			if b, err = strictField[basicAuthJSON](raw, "an object {username, password}"); err == nil {
+				p.BasicAuthUser, p.BasicAuthPassword = &b.Username, &b.Password
+			}
+		case "bearer_token":
+			p.BearerToken, err = field[string](raw, "a string")
+		case "client_cert":
+			p.ClientCert, err = field[string](raw, "a PEM string")
+		case "client_key":
+			p.ClientKey, err = field[string](raw, "a PEM string")
+		case "host":
+			p.Host, err = field[string](raw, "a string")
+		case "port":
+			p.Port, err = field[int](raw, "a whole number")
+		case "tls":
+			p.TLS, err = field[bool](raw, "true or false")
+		case "send":
+			p.Send, err = field[string](raw, "a string")
+		case "expect":
+			p.Expect, err = field[string](raw, "a string")
+		case "record_type":
+			p.RecordType, err = field[string](raw, "a string")
+		case "resolver":
+			p.Resolver, err = field[string](raw, "a string such as 1.1.1.1:53")
+		case "expected_values":
+			p.ExpectedValues, err = field[[]string](raw, "a list of strings")
+		case "match_all":
+			p.MatchAll, err = field[bool](raw, "true or false")
+		case "warn_days":
+			p.WarnDays, err = field[int](raw, "a whole number")
+		case "packets":
+			p.Packets, err = field[int](raw, "a whole number")
+		case "cron":
+			p.Cron, err = field[string](raw, "a string such as \"0 3 * * *\"")
+		case "time_zone":
+			p.TimeZone, err = field[string](raw, "a string such as Europe/Berlin")
+		case "grace_seconds":
+			p.GraceSeconds, err = field[int](raw, "a whole number")
+		case "id", "ping_url", "status", "status_since", "last_check_at", "last_latency_ms", "last_error", "created_at", "updated_at":
 			err = errors.New("is read-only")
 		default:
 			err = errors.New("is not a known field")
@@ -137,6 +186,20 @@ func decodePatch(fields map[string]json.RawMessage) (monitor.Patch, error) {
 		}
 	}
 	return p, v.Err()
+}
+
+// strictField decodes an object or list of objects, refusing unknown keys.
+func strictField[T any](raw json.RawMessage, want string) (*T, error) {
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, errors.New("must not be null")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var v T
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("must be %s", want)
+	}
+	return &v, nil
 }
 
 func field[T any](raw json.RawMessage, want string) (*T, error) {

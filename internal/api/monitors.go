@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,24 +11,51 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/pinguin-dev/pinguin/internal/check"
+
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 	"github.com/pinguin-dev/pinguin/internal/schedule"
 	"github.com/pinguin-dev/pinguin/internal/store"
 )
 
-// monitorJSON is a monitor as the API shows it.
+// monitorJSON is a monitor as the API shows it. Fields of other types than
+// the monitor's are left out; secrets are masked.
 type monitorJSON struct {
 	ID              string            `json:"id"`
 	Name            string            `json:"name"`
-	URL             string            `json:"url"`
-	Method          string            `json:"method"`
-	Headers         map[string]string `json:"headers"`
-	Body            string            `json:"body"`
+	Type            string            `json:"type"`
+	URL             *string           `json:"url,omitempty"`
+	Method          *string           `json:"method,omitempty"`
+	Headers         map[string]string `json:"headers,omitempty"`
+	Body            *string           `json:"body,omitempty"`
+	ExpectedStatus  *string           `json:"expected_status,omitempty"`
+	FollowRedirects *bool             `json:"follow_redirects,omitempty"`
+	MaxRedirects    *int              `json:"max_redirects,omitempty"`
+	Assertions      []assertionJSON   `json:"assertions,omitempty"`
+	IPVersion       *string           `json:"ip_version,omitempty"`
+	ProxyURL        *string           `json:"proxy_url,omitempty"`
+	BasicAuth       *basicAuthJSON    `json:"basic_auth,omitempty"`
+	BearerToken     *string           `json:"bearer_token,omitempty"`
+	ClientCert      *string           `json:"client_cert,omitempty"`
+	ClientKey       *string           `json:"client_key,omitempty"`
+	Host            *string           `json:"host,omitempty"`
+	Port            *int              `json:"port,omitempty"`
+	TLS             *bool             `json:"tls,omitempty"`
+	Send            *string           `json:"send,omitempty"`
+	Expect          *string           `json:"expect,omitempty"`
+	RecordType      *string           `json:"record_type,omitempty"`
+	Resolver        *string           `json:"resolver,omitempty"`
+	ExpectedValues  []string          `json:"expected_values,omitempty"`
+	MatchAll        *bool             `json:"match_all,omitempty"`
+	WarnDays        *int              `json:"warn_days,omitempty"`
+	Packets         *int              `json:"packets,omitempty"`
+	VerifyTLS       *bool             `json:"verify_tls,omitempty"`
+	PingURL         *string           `json:"ping_url,omitempty"`
+	Cron            *string           `json:"cron,omitempty"`
+	TimeZone        *string           `json:"time_zone,omitempty"`
+	GraceSeconds    *int              `json:"grace_seconds,omitempty"`
 	IntervalSeconds int               `json:"interval_seconds"`
 	TimeoutMS       int               `json:"timeout_ms"`
-	ExpectedStatus  string            `json:"expected_status"`
-	FollowRedirects bool              `json:"follow_redirects"`
-	VerifyTLS       bool              `json:"verify_tls"`
 	Enabled         bool              `json:"enabled"`
 	Status          monitor.Status    `json:"status"`
 	StatusSince     *time.Time        `json:"status_since"`
@@ -38,20 +66,93 @@ type monitorJSON struct {
 	UpdatedAt       time.Time         `json:"updated_at"`
 }
 
+type assertionJSON struct {
+	Type  string `json:"type"`
+	Path  string `json:"path,omitempty"`
+	Op    string `json:"op,omitempty"`
+	Value string `json:"value,omitempty"`
+}
+
+type basicAuthJSON struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// masked shows a secret as set or not, never its value.
+func masked(secret string) *string {
+	if secret == "" {
+		return nil
+	}
+	return ptr(monitor.Masked)
+}
+
+// typeFieldsJSON fills the fields of m's type.
+func (s *Server) typeFieldsJSON(out *monitorJSON, m *monitor.Monitor) {
+	switch m.Type {
+	case monitor.TypeHTTP:
+		out.URL, out.Method, out.Body = ptr(m.URL), ptr(m.Method), ptr(m.Body)
+		out.Headers = monitor.MaskHeaders(m.Headers)
+		if out.Headers == nil {
+			out.Headers = map[string]string{}
+		}
+		out.ExpectedStatus, out.FollowRedirects = ptr(m.ExpectedStatus), ptr(m.FollowRedirects)
+		out.MaxRedirects, out.VerifyTLS = ptr(m.MaxRedirects), ptr(m.VerifyTLS)
+		for _, a := range m.Assertions {
+			out.Assertions = append(out.Assertions, assertionJSON(a))
+		}
+		if m.IPVersion != "" {
+			out.IPVersion = ptr(m.IPVersion)
+		}
+		out.ProxyURL, out.BearerToken, out.ClientKey = masked(m.ProxyURL), masked(m.BearerToken), masked(m.ClientKey)
+		if m.BasicAuthUser != "" || m.BasicAuthPassword != "" {
+			out.BasicAuth = &basicAuthJSON{Username: m.BasicAuthUser, Password: *cmpOr(masked(m.BasicAuthPassword), ptr(""))}
+		}
+		if m.ClientCert != "" {
+			out.ClientCert = ptr(m.ClientCert)
+		}
+	case monitor.TypeTCP:
+		out.Host, out.Port, out.TLS, out.VerifyTLS = ptr(m.Host), ptr(m.Port), ptr(m.TLS), ptr(m.VerifyTLS)
+		out.Send, out.Expect = ptr(m.Send), ptr(m.Expect)
+	case monitor.TypeDNS:
+		out.Host, out.RecordType, out.Resolver = ptr(m.Host), ptr(m.RecordType), ptr(m.Resolver)
+		out.ExpectedValues, out.MatchAll = m.ExpectedValues, ptr(m.MatchAll)
+	case monitor.TypeTLS:
+		out.Host, out.Port, out.WarnDays, out.VerifyTLS = ptr(m.Host), ptr(m.Port), ptr(m.WarnDays), ptr(m.VerifyTLS)
+	case monitor.TypeICMP:
+		out.Host, out.Packets = ptr(m.Host), ptr(m.Packets)
+		if m.IPVersion != "" {
+			out.IPVersion = ptr(m.IPVersion)
+		}
+	case monitor.TypeHeartbeat:
+		out.PingURL = ptr(s.opts.PublicURL + "/ping/" + m.PingToken)
+		out.GraceSeconds, out.TimeZone = ptr(m.GraceSeconds), ptr(m.TimeZone)
+		if m.Cron != "" {
+			out.Cron = ptr(m.Cron)
+		}
+	}
+}
+
+func cmpOr[T comparable](a, b *T) *T {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
 func utc(t time.Time) *time.Time {
 	t = t.UTC()
 	return &t
 }
 
-func viewJSON(v store.MonitorView) monitorJSON {
+func (s *Server) viewJSON(v store.MonitorView) monitorJSON {
 	m := v.Monitor
 	out := monitorJSON{
-		ID: monitor.FormatID(m.ID), Name: m.Name, URL: m.URL, Method: m.Method, Headers: m.Headers,
-		Body: m.Body, IntervalSeconds: m.IntervalSeconds, TimeoutMS: m.TimeoutMS,
-		ExpectedStatus: m.ExpectedStatus, FollowRedirects: m.FollowRedirects, VerifyTLS: m.VerifyTLS,
-		Enabled: m.Enabled, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+		ID: monitor.FormatID(m.ID), Name: m.Name, Type: m.Type, IntervalSeconds: m.IntervalSeconds,
+		TimeoutMS: m.TimeoutMS, Enabled: m.Enabled, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
 	}
-	out.Headers = monitor.MaskHeaders(m.Headers)
+	s.typeFieldsJSON(&out, &m)
 	if st := v.State; st != nil {
 		out.LastCheckAt = utc(st.LastCheckAt)
 		lat := round(st.LastLatencyMS, 3)
@@ -89,7 +190,7 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 	}
 	patch.Apply(&m)
 	m.Normalize()
-	if err := m.Validate(); err != nil {
+	if err := validate(&m); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -100,7 +201,7 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 	}
 	s.syncSchedule(r.Context(), created, false)
 	w.Header().Set("Location", "/api/v1/monitors/"+monitor.FormatID(created.ID))
-	writeJSON(w, s.logger, http.StatusCreated, viewJSON(store.MonitorView{Monitor: created}))
+	writeJSON(w, s.logger, http.StatusCreated, s.viewJSON(store.MonitorView{Monitor: created}))
 }
 
 // syncSchedule brings the schedule in line with a monitor just written to
@@ -137,7 +238,7 @@ func (s *Server) getMonitor(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, s.logger, http.StatusOK, viewJSON(v))
+	writeJSON(w, s.logger, http.StatusOK, s.viewJSON(v))
 }
 
 func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
@@ -157,10 +258,13 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	updated, err := s.store.UpdateMonitor(r.Context(), id, func(m *monitor.Monitor) error {
-		patch.KeepMasked(m.Headers)
+		if patch.Type != nil && *patch.Type != m.Type {
+			return invalid("type", "cannot be changed; create a new monitor of the other type")
+		}
+		patch.KeepMasked(m)
 		patch.Apply(m)
 		m.Normalize()
-		return m.Validate()
+		return validate(m)
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -172,7 +276,7 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, s.logger, http.StatusOK, viewJSON(v))
+	writeJSON(w, s.logger, http.StatusOK, s.viewJSON(v))
 }
 
 func (s *Server) deleteMonitor(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +357,31 @@ func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]monitorJSON, len(views))
 	for i, v := range views {
-		out[i] = viewJSON(v)
+		out[i] = s.viewJSON(v)
 	}
 	writeJSON(w, s.logger, http.StatusOK, map[string]any{"monitors": out, "next_cursor": next})
+}
+
+// validate checks m, compiling its assertions as the worker will, so that
+// an invalid regular expression or JSON path is a 400 naming it.
+func validate(m *monitor.Monitor) error {
+	err := m.Validate()
+	var v *monitor.ValidationError
+	if err != nil && !errors.As(err, &v) {
+		return err
+	}
+	if v == nil {
+		v = &monitor.ValidationError{}
+	}
+	for i, a := range m.Assertions {
+		if _, err := check.Compile(check.Assertion(a)); err != nil {
+			var fe *check.FieldError
+			if errors.As(err, &fe) {
+				v.Add("assertions["+strconv.Itoa(i)+"]."+fe.Field, "%s", fe.Message)
+			} else {
+				v.Add("assertions["+strconv.Itoa(i)+"]", "%s", err.Error())
+			}
+		}
+	}
+	return v.Err()
 }

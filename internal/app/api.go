@@ -48,7 +48,7 @@ func NewAPI(ctx context.Context, cfg config.API, logger *slog.Logger) (*API, err
 	reg := newRegistry()
 	srv := api.New(conns.store, conns.sched, reg, logger, api.Options{
 		RatePerToken: cfg.RateLimit, RatePerIP: cfg.RateLimitIP,
-		MetricsNeedToken: cfg.MetricsRequireToken, TrustProxy: cfg.TrustProxy,
+		MetricsNeedToken: cfg.MetricsRequireToken, TrustProxy: cfg.TrustProxy, PublicURL: cfg.PublicURL,
 	})
 	return &API{conns: conns, http: server.NewHTTP(cfg.Addr, srv.Handler(), logger)}, nil
 }

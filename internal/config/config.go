@@ -62,6 +62,8 @@ type API struct {
 	RateLimitIP int `envconfig:"PINGUIN_RATE_LIMIT_IP" default:"2400"`
 	// MetricsRequireToken puts /metrics behind a read token.
 	MetricsRequireToken bool `envconfig:"PINGUIN_METRICS_REQUIRE_TOKEN" default:"false"`
+	// PublicURL is where users reach the api, used in heartbeat ping URLs.
+	PublicURL string `envconfig:"PINGUIN_PUBLIC_URL" default:"http://localhost:8080"`
 	// TrustProxy takes client addresses from X-Forwarded-For and X-Real-IP.
 	TrustProxy bool `envconfig:"PINGUIN_TRUST_PROXY" default:"false"`
 }
@@ -201,6 +203,10 @@ func (c *API) Validate() error {
 		// The value is a secret: never echo it.
 		return fmt.Errorf("config: %s_ADMIN_TOKEN must be at least %d characters without spaces (e.g. openssl rand -hex 24)", Prefix, auth.MinLength)
 	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("PUBLIC_URL", c.PublicURL, "must be an http or https URL such as https://pinguin.example.com")
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.RateLimit < 0 {
 		return invalid("RATE_LIMIT", fmt.Sprint(c.RateLimit), "must be 0 (no limit) or more")
 	}

@@ -31,12 +31,16 @@ const (
 	DefaultInterval = 60
 	DefaultTimeout  = 10000
 	DefaultExpected = "200-299"
+	// DefaultMaxRedirects is how many redirects an http monitor follows.
+	DefaultMaxRedirects = 10
 )
 
-// Monitor is one watched target and how to check it.
+// Monitor is one watched target and how to check it. Which fields matter
+// depends on Type; see types.go.
 type Monitor struct {
 	ID              int64
 	Name            string
+	Type            string
 	URL             string
 	Method          string
 	Headers         map[string]string
@@ -49,11 +53,43 @@ type Monitor struct {
 	Enabled         bool
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+
+	// http
+	MaxRedirects      int
+	Assertions        []Assertion
+	IPVersion         string // "", "4" or "6" (also icmp)
+	ProxyURL          string // secret: may carry credentials
+	BasicAuthUser     string
+	BasicAuthPassword string // secret
+	BearerToken       string // secret
+	ClientCert        string // PEM
+	ClientKey         string // PEM, secret
+
+	// tcp, tls, dns, icmp
+	Host           string
+	Port           int
+	TLS            bool // tcp: speak TLS after connecting
+	Send           string
+	Expect         string
+	RecordType     string
+	Resolver       string
+	ExpectedValues []string
+	MatchAll       bool
+	WarnDays       int
+	Packets        int
+
+	// heartbeat: the period is IntervalSeconds unless Cron is set
+	Cron         string
+	TimeZone     string
+	GraceSeconds int
+	PingToken    string // set by the store; the ping URL's secret
 }
 
 // Defaults returns a monitor with every optional field at its default.
 func Defaults() Monitor {
 	return Monitor{
+		Type:            TypeHTTP,
+		MaxRedirects:    DefaultMaxRedirects,
 		Method:          "GET",
 		Headers:         map[string]string{},
 		IntervalSeconds: DefaultInterval,
@@ -103,6 +139,31 @@ type Patch struct {
 	FollowRedirects *bool
 	VerifyTLS       *bool
 	Enabled         *bool
+
+	Type              *string
+	MaxRedirects      *int
+	Assertions        *[]Assertion
+	IPVersion         *string
+	ProxyURL          *string
+	BasicAuthUser     *string
+	BasicAuthPassword *string
+	BearerToken       *string
+	ClientCert        *string
+	ClientKey         *string
+	Host              *string
+	Port              *int
+	TLS               *bool
+	Send              *string
+	Expect            *string
+	RecordType        *string
+	Resolver          *string
+	ExpectedValues    *[]string
+	MatchAll          *bool
+	WarnDays          *int
+	Packets           *int
+	Cron              *string
+	TimeZone          *string
+	GraceSeconds      *int
 }
 
 // Apply writes the patch's fields into m.
@@ -118,9 +179,34 @@ func (p *Patch) Apply(m *Monitor) {
 	set(&m.FollowRedirects, p.FollowRedirects)
 	set(&m.VerifyTLS, p.VerifyTLS)
 	set(&m.Enabled, p.Enabled)
+	set(&m.Type, p.Type)
+	set(&m.MaxRedirects, p.MaxRedirects)
+	set(&m.Assertions, p.Assertions)
+	set(&m.IPVersion, p.IPVersion)
+	set(&m.ProxyURL, p.ProxyURL)
+	set(&m.BasicAuthUser, p.BasicAuthUser)
+	set(&m.BasicAuthPassword, p.BasicAuthPassword)
+	set(&m.BearerToken, p.BearerToken)
+	set(&m.ClientCert, p.ClientCert)
+	set(&m.ClientKey, p.ClientKey)
+	set(&m.Host, p.Host)
+	set(&m.Port, p.Port)
+	set(&m.TLS, p.TLS)
+	set(&m.Send, p.Send)
+	set(&m.Expect, p.Expect)
+	set(&m.RecordType, p.RecordType)
+	set(&m.Resolver, p.Resolver)
+	set(&m.ExpectedValues, p.ExpectedValues)
+	set(&m.MatchAll, p.MatchAll)
+	set(&m.WarnDays, p.WarnDays)
+	set(&m.Packets, p.Packets)
+	set(&m.Cron, p.Cron)
+	set(&m.TimeZone, p.TimeZone)
+	set(&m.GraceSeconds, p.GraceSeconds)
 	if m.Headers == nil {
 		m.Headers = map[string]string{}
 	}
+	m.applyTypeDefaults()
 }
 
 func set[T any](dst *T, src *T) {
@@ -173,6 +259,9 @@ func (m *Monitor) Normalize() {
 	m.URL = strings.TrimSpace(m.URL)
 	m.Method = strings.ToUpper(strings.TrimSpace(m.Method))
 	m.ExpectedStatus = strings.ReplaceAll(strings.TrimSpace(m.ExpectedStatus), " ", "")
+	m.Type = strings.ToLower(strings.TrimSpace(m.Type))
+	m.Host = strings.TrimSpace(m.Host)
+	m.RecordType = strings.ToUpper(strings.TrimSpace(m.RecordType))
 }
 
 // Validate reports every field of m that is out of bounds.
@@ -186,10 +275,6 @@ func (m *Monitor) Validate() error {
 	case !utf8.ValidString(m.Name):
 		v.Add("name", "must be valid UTF-8")
 	}
-	validateURL(&v, m.URL)
-	if !methods[m.Method] {
-		v.Add("method", "must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
-	}
 	validateHeaders(&v, m.Headers)
 	if len(m.Body) > MaxBodyBytes {
 		v.Add("body", "must be at most %d bytes", MaxBodyBytes)
@@ -199,12 +284,15 @@ func (m *Monitor) Validate() error {
 	}
 	if m.TimeoutMS < MinTimeoutMS || m.TimeoutMS > MaxTimeoutMS {
 		v.Add("timeout_ms", "must be between %d and %d", MinTimeoutMS, MaxTimeoutMS)
-	} else if m.IntervalSeconds >= MinInterval && m.TimeoutMS >= m.IntervalSeconds*1000 {
+	} else if m.Type != TypeHeartbeat && m.IntervalSeconds >= MinInterval && m.TimeoutMS >= m.IntervalSeconds*1000 {
 		v.Add("timeout_ms", "must be less than the interval (%d ms)", m.IntervalSeconds*1000)
 	}
-	if _, err := ParseStatusRanges(m.ExpectedStatus); err != nil {
-		v.Add("expected_status", "%s", err.Error())
+	if m.Type == TypeHTTP {
+		if _, err := ParseStatusRanges(m.ExpectedStatus); err != nil {
+			v.Add("expected_status", "%s", err.Error())
+		}
 	}
+	m.validateType(&v)
 	return v.Err()
 }
 
@@ -305,17 +393,28 @@ func MaskHeaders(h map[string]string) map[string]string {
 	return out
 }
 
-// KeepMasked replaces, in the patch's headers, every Masked value with the
-// value stored under the same name, so a client can send back what it read.
-func (p *Patch) KeepMasked(stored map[string]string) {
-	if p.Headers == nil {
-		return
-	}
-	for k, v := range *p.Headers {
-		if v == Masked {
-			if old, ok := stored[k]; ok {
-				(*p.Headers)[k] = old
+// KeepMasked replaces every Masked value in the patch (header values and
+// secret fields) with the value stored in m, so that a client can send
+// back what it read without erasing secrets.
+func (p *Patch) KeepMasked(m *Monitor) {
+	if p.Headers != nil {
+		for k, v := range *p.Headers {
+			if v == Masked {
+				if old, ok := m.Headers[k]; ok {
+					(*p.Headers)[k] = old
+				}
 			}
+		}
+	}
+	for _, f := range []struct {
+		patch *string
+		old   string
+	}{
+		{p.BasicAuthPassword, m.BasicAuthPassword}, {p.BearerToken, m.BearerToken},
+		{p.ClientKey, m.ClientKey}, {p.ProxyURL, m.ProxyURL},
+	} {
+		if f.patch != nil && *f.patch == Masked {
+			*f.patch = f.old
 		}
 	}
 }

@@ -32,7 +32,8 @@ type State struct {
 	ConsecutiveSuccesses int
 }
 
-const monitorColumns = `m.id, m.name, m.url, m.method, m.headers, m.headers_sealed, m.body,
+const monitorColumns = `m.id, m.name, m.type, m.url, m.method, m.headers, m.headers_sealed,
+	m.secrets, m.secrets_sealed, m.settings, coalesce(m.ping_token, ''), m.body,
 	m.interval_seconds, m.timeout_ms, m.expected_status, m.follow_redirects, m.verify_tls,
 	m.enabled, m.created_at, m.updated_at`
 
@@ -41,17 +42,29 @@ const viewColumns = monitorColumns + `, s.status, s.status_since, s.last_check_a
 	s.consecutive_failures, s.consecutive_successes, s.last_degraded`
 
 func (s *Store) scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error {
-	var sealed []byte
-	dest := append([]any{&m.ID, &m.Name, &m.URL, &m.Method, &m.Headers, &sealed, &m.Body,
+	var headersSealed, secretsSealed []byte
+	var plainSecrets map[string]string
+	var set settings
+	dest := append([]any{&m.ID, &m.Name, &m.Type, &m.URL, &m.Method, &m.Headers, &headersSealed,
+		&plainSecrets, &secretsSealed, &set, &m.PingToken, &m.Body,
 		&m.IntervalSeconds, &m.TimeoutMS, &m.ExpectedStatus, &m.FollowRedirects,
 		&m.VerifyTLS, &m.Enabled, &m.CreatedAt, &m.UpdatedAt}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return err
 	}
-	if sealed == nil {
-		return nil
+	set.apply(m)
+	if headersSealed != nil {
+		if err := s.openMap(m.ID, "headers", headersSealed, &m.Headers); err != nil {
+			return err
+		}
 	}
-	return s.openHeaders(m, sealed)
+	if secretsSealed != nil {
+		if err := s.openMap(m.ID, "secrets", secretsSealed, &plainSecrets); err != nil {
+			return err
+		}
+	}
+	applySecrets(m, plainSecrets)
+	return nil
 }
 
 func (s *Store) scanView(row pgx.Row) (MonitorView, error) {
@@ -88,24 +101,32 @@ func (s *Store) scanView(row pgx.Row) (MonitorView, error) {
 func (s *Store) CreateMonitor(ctx context.Context, m monitor.Monitor) (monitor.Monitor, error) {
 	var out monitor.Monitor
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if m.Type == monitor.TypeHeartbeat && m.PingToken == "" {
+			m.PingToken = newPingToken()
+		}
+		var pingToken *string
+		if m.PingToken != "" {
+			pingToken = &m.PingToken
+		}
 		var id int64
 		err := tx.QueryRow(ctx, `
-			INSERT INTO monitors (name, url, method, headers, body, interval_seconds, timeout_ms,
-				expected_status, follow_redirects, verify_tls, enabled)
-			VALUES ($1, $2, $3, '{}', $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO monitors (name, type, url, method, headers, body, interval_seconds, timeout_ms,
+				expected_status, follow_redirects, verify_tls, enabled, settings, ping_token)
+			VALUES ($1, $2, $3, $4, '{}', $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			RETURNING id`,
-			m.Name, m.URL, m.Method, m.Body, m.IntervalSeconds, m.TimeoutMS,
-			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled).Scan(&id)
+			m.Name, m.Type, m.URL, m.Method, m.Body, m.IntervalSeconds, m.TimeoutMS,
+			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled, settingsOf(&m), pingToken).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert monitor: %w", err)
 		}
-		plain, sealed, err := s.sealHeaders(id, m.Headers)
+		sec, err := s.sealSecrets(id, &m)
 		if err != nil {
 			return err
 		}
 		err = s.scanMonitor(tx.QueryRow(ctx, `
-			UPDATE monitors AS m SET headers = $2, headers_sealed = $3 WHERE m.id = $1
-			RETURNING `+monitorColumns, id, plain, sealed), &out)
+			UPDATE monitors AS m SET headers = $2, headers_sealed = $3, secrets = $4, secrets_sealed = $5
+			WHERE m.id = $1
+			RETURNING `+monitorColumns, id, sec.headers, sec.headersSealed, sec.secrets, sec.secretsSealed), &out)
 		if err != nil {
 			return fmt.Errorf("store monitor headers: %w", err)
 		}
@@ -172,18 +193,20 @@ func (s *Store) UpdateMonitor(ctx context.Context, id int64, change func(*monito
 		if err := change(&m); err != nil {
 			return err
 		}
-		plain, sealed, err := s.sealHeaders(id, m.Headers)
+		sec, err := s.sealSecrets(id, &m)
 		if err != nil {
 			return err
 		}
 		err = s.scanMonitor(tx.QueryRow(ctx, `
 			UPDATE monitors AS m SET name = $2, url = $3, method = $4, headers = $5, headers_sealed = $6,
 				body = $7, interval_seconds = $8, timeout_ms = $9, expected_status = $10,
-				follow_redirects = $11, verify_tls = $12, enabled = $13, updated_at = now()
+				follow_redirects = $11, verify_tls = $12, enabled = $13, settings = $14,
+				secrets = $15, secrets_sealed = $16, updated_at = now()
 			WHERE m.id = $1
 			RETURNING `+monitorColumns,
-			id, m.Name, m.URL, m.Method, plain, sealed, m.Body, m.IntervalSeconds, m.TimeoutMS,
-			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled), &out)
+			id, m.Name, m.URL, m.Method, sec.headers, sec.headersSealed, m.Body, m.IntervalSeconds, m.TimeoutMS,
+			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled, settingsOf(&m),
+			sec.secrets, sec.secretsSealed), &out)
 		if err != nil {
 			return fmt.Errorf("update monitor: %w", err)
 		}

@@ -16,34 +16,51 @@ import (
 // configured keys.
 var ErrSecretsUnreadable = errors.New("stored secrets cannot be opened: set PINGUIN_SECRET_KEY (and PINGUIN_SECRET_KEY_PREVIOUS) to the keys they were sealed with")
 
-func headersAD(id int64) []byte { return []byte("monitor:" + strconv.FormatInt(id, 10) + ":headers") }
-
-// sealHeaders returns what to store of a monitor's headers: with keys, an
-// empty plain map and the sealed JSON; without, the map as it is.
-func (s *Store) sealHeaders(id int64, h map[string]string) (map[string]string, []byte, error) {
-	if h == nil {
-		h = map[string]string{}
-	}
-	if s.keys == nil || len(h) == 0 {
-		return h, nil, nil
-	}
-	raw, err := json.Marshal(h)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode headers: %w", err)
-	}
-	return map[string]string{}, s.keys.Seal(raw, headersAD(id)), nil
+func sealAD(id int64, label string) []byte {
+	return []byte("monitor:" + strconv.FormatInt(id, 10) + ":" + label)
 }
 
-func (s *Store) openHeaders(m *monitor.Monitor, sealed []byte) error {
-	if s.keys == nil {
-		return fmt.Errorf("monitor %d: %w", m.ID, ErrSecretsUnreadable)
+// sealed is what to store of a monitor's secrets: with keys, empty plain
+// maps and the sealed JSON; without, the maps as they are.
+type sealed struct {
+	headers, secrets             map[string]string
+	headersSealed, secretsSealed []byte
+}
+
+func (s *Store) sealSecrets(id int64, m *monitor.Monitor) (sealed, error) {
+	var out sealed
+	var err error
+	if out.headers, out.headersSealed, err = s.sealMap(id, "headers", m.Headers); err != nil {
+		return out, err
 	}
-	raw, err := s.keys.Open(sealed, headersAD(m.ID))
+	out.secrets, out.secretsSealed, err = s.sealMap(id, "secrets", secretsOf(m))
+	return out, err
+}
+
+func (s *Store) sealMap(id int64, label string, values map[string]string) (map[string]string, []byte, error) {
+	if values == nil {
+		values = map[string]string{}
+	}
+	if s.keys == nil || len(values) == 0 {
+		return values, nil, nil
+	}
+	raw, err := json.Marshal(values)
 	if err != nil {
-		return fmt.Errorf("monitor %d: %w: %w", m.ID, ErrSecretsUnreadable, err)
+		return nil, nil, fmt.Errorf("encode %s: %w", label, err)
 	}
-	if err := json.Unmarshal(raw, &m.Headers); err != nil {
-		return fmt.Errorf("monitor %d: decode sealed headers: %w", m.ID, err)
+	return map[string]string{}, s.keys.Seal(raw, sealAD(id, label)), nil
+}
+
+func (s *Store) openMap(id int64, label string, ciphertext []byte, into *map[string]string) error {
+	if s.keys == nil {
+		return fmt.Errorf("monitor %d: %w", id, ErrSecretsUnreadable)
+	}
+	raw, err := s.keys.Open(ciphertext, sealAD(id, label))
+	if err != nil {
+		return fmt.Errorf("monitor %d: %w: %w", id, ErrSecretsUnreadable, err)
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		return fmt.Errorf("monitor %d: decode sealed %s: %w", id, label, err)
 	}
 	return nil
 }
@@ -53,16 +70,21 @@ func (s *Store) openHeaders(m *monitor.Monitor, sealed []byte) error {
 func (s *Store) CheckSecrets(ctx context.Context) error {
 	var id int64
 	var sealed []byte
-	err := s.pool.QueryRow(ctx, `SELECT id, headers_sealed FROM monitors WHERE headers_sealed IS NOT NULL LIMIT 1`).Scan(&id, &sealed)
+	err := s.pool.QueryRow(ctx, `
+		SELECT id, coalesce(headers_sealed, secrets_sealed) FROM monitors
+		WHERE headers_sealed IS NOT NULL OR secrets_sealed IS NOT NULL LIMIT 1`).Scan(&id, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read a sealed secret: %w", err)
 	}
-	var m monitor.Monitor
-	m.ID = id
-	return s.openHeaders(&m, sealed)
+	// Which label sealed it is not known here; either opening proves the key.
+	var values map[string]string
+	if err := s.openMap(id, "headers", sealed, &values); err == nil {
+		return nil
+	}
+	return s.openMap(id, "secrets", sealed, &values)
 }
 
 // ResealSecrets seals, with the current key, secrets sealed with an older
@@ -76,8 +98,9 @@ func (s *Store) ResealSecrets(ctx context.Context, limit int) (int, error) {
 	after := int64(0)
 	for done < limit {
 		rows, err := s.pool.Query(ctx, `
-			SELECT id, headers_sealed FROM monitors
-			WHERE id > $1 AND (headers_sealed IS NOT NULL OR headers <> '{}')
+			SELECT id, coalesce(headers_sealed, secrets_sealed) FROM monitors
+			WHERE id > $1 AND (headers_sealed IS NOT NULL OR secrets_sealed IS NOT NULL
+			                   OR headers <> '{}' OR secrets <> '{}')
 			ORDER BY id LIMIT 500`, after)
 		if err != nil {
 			return done, fmt.Errorf("select secrets: %w", err)
