@@ -44,6 +44,8 @@ type Store interface {
 	TouchToken(ctx context.Context, id int64, now time.Time) error
 	ListTokens(ctx context.Context) ([]auth.Token, error)
 	DeleteToken(ctx context.Context, id int64) error
+
+	MonitorByPingToken(ctx context.Context, token string) (monitor.Monitor, error)
 }
 
 // Schedule is what the API needs of Redis.
@@ -52,6 +54,8 @@ type Schedule interface {
 	Remove(ctx context.Context, ids ...int64) error
 	PublishChange(ctx context.Context, id int64) error
 	Ping(ctx context.Context) error
+	SetDue(ctx context.Context, id int64, interval time.Duration, due time.Time) error
+	RecordPing(ctx context.Context, id int64, now time.Time, kind string, next time.Time, interval time.Duration) (time.Duration, error)
 }
 
 // Options tune a Server.
@@ -82,6 +86,7 @@ type Server struct {
 	now      func() time.Time
 	metrics  *requestMetrics
 	opts     Options
+	pings    pingCache
 }
 
 // New builds a Server that registers its metrics with reg and serves
@@ -122,6 +127,15 @@ func (s *Server) Handler() http.Handler {
 	} else {
 		r.Method(http.MethodGet, "/metrics", probes)
 	}
+	// Heartbeat pings: open (the token in the path is the secret), limited
+	// per client address.
+	r.Group(func(r chi.Router) {
+		r.Use(s.rateLimit(s.opts.RatePerIP, httprate.KeyByIP))
+		for suffix, kind := range map[string]string{"": schedule.PingOK, "/start": schedule.PingStart, "/fail": schedule.PingFail} {
+			r.Get("/ping/{token}"+suffix, s.ping(kind))
+			r.Post("/ping/{token}"+suffix, s.ping(kind))
+		}
+	})
 	r.Route("/api/v1", func(r chi.Router) {
 		// The description of the API is public: it holds no data.
 		r.Get("/openapi.json", func(w http.ResponseWriter, _ *http.Request) {

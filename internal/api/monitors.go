@@ -210,9 +210,17 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 func (s *Server) syncSchedule(ctx context.Context, m monitor.Monitor, changed bool) {
 	ctx = context.WithoutCancel(ctx)
 	var err error
-	if m.Enabled {
+	switch {
+	case m.Enabled && m.Type == monitor.TypeHeartbeat:
+		// The deadline counts from now: creating, changing or resuming
+		// a heartbeat monitor gives the job a full period to ping.
+		var due time.Time
+		if due, err = m.NextDeadline(s.now()); err == nil {
+			err = s.sched.SetDue(ctx, m.ID, m.Interval(), due)
+		}
+	case m.Enabled:
 		_, err = s.sched.Upsert(ctx, s.now(), []schedule.Entry{{ID: m.ID, Interval: m.Interval()}})
-	} else {
+	default:
 		err = s.sched.Remove(ctx, m.ID)
 	}
 	if err == nil && changed {

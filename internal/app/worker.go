@@ -31,12 +31,15 @@ func NewWorker(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Wo
 		return nil, err
 	}
 	reg := newRegistry()
-	w := &Worker{conns: conns, prober: check.NewHTTP(UserAgent, check.NewGuard(cfg.BlockPrivateTargets)), Registry: reg}
+	guard := check.NewGuard(cfg.BlockPrivateTargets)
+	w := &Worker{conns: conns, prober: check.NewHTTP(UserAgent, guard), Registry: reg}
+	probers := &worker.Probers{HTTP: w.prober, TCP: check.NewTCP(guard), DNS: check.NewDNS(guard),
+		TLS: check.NewTLS(guard), ICMP: check.NewICMP(guard)}
 	w.worker = worker.New(worker.Config{
 		ID: cfg.WorkerID, Concurrency: cfg.Concurrency, BatchSize: cfg.BatchSize,
 		FlushInterval: cfg.FlushInterval, BufferLimit: cfg.BufferLimit,
 		ConfigSweepInterval: cfg.ConfigSweepInterval, ShutdownTimeout: cfg.ShutdownTimeout,
-	}, conns.sched, conns.store, w.prober, reg, logger, nil)
+	}, conns.sched, conns.store, probers, reg, logger, nil)
 	if cfg.AdminAddr != "" {
 		w.admin = server.NewHTTP(cfg.AdminAddr, server.Probes(reg, ready(conns)), logger)
 	}

@@ -43,26 +43,30 @@ var (
 
 // Keys are the Redis keys of one Pinguin installation.
 type Keys struct {
-	Schedule  string // sorted set: monitor id -> next due time (Unix ms)
-	Intervals string // hash: monitor id -> interval (ms)
-	Pending   string // hash: monitor id -> due time of its queued job
-	Queue     string // list of jobs
-	States    string // hash: monitor id -> live state
-	Changes   string // pub/sub channel: ids of changed monitors
-	prefix    string
+	Schedule   string // sorted set: monitor id -> next due time (Unix ms)
+	Intervals  string // hash: monitor id -> interval (ms)
+	Pending    string // hash: monitor id -> due time of its queued job
+	Queue      string // list of jobs
+	States     string // hash: monitor id -> live state
+	Changes    string // pub/sub channel: ids of changed monitors
+	Pings      string // list of heartbeat pings waiting for a worker
+	PingStarts string // hash: monitor id -> time of its last /start ping
+	prefix     string
 }
 
 // NewKeys builds the keys under prefix.
 func NewKeys(prefix string) Keys {
 	p := "{" + prefix + "}:"
 	return Keys{
-		Schedule:  p + "schedule",
-		Intervals: p + "intervals",
-		Pending:   p + "pending",
-		Queue:     p + "queue",
-		States:    p + "states",
-		Changes:   p + "changes",
-		prefix:    p,
+		Schedule:   p + "schedule",
+		Intervals:  p + "intervals",
+		Pending:    p + "pending",
+		Queue:      p + "queue",
+		States:     p + "states",
+		Changes:    p + "changes",
+		Pings:      p + "pings",
+		PingStarts: p + "ping-starts",
+		prefix:     p,
 	}
 }
 
@@ -115,6 +119,10 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 type Entry struct {
 	ID       int64
 	Interval time.Duration
+	// FirstDue, when not zero, is how long after now a monitor new to the
+	// schedule is first due (a heartbeat's deadline); zero spreads it at
+	// random over one interval.
+	FirstDue time.Duration
 }
 
 // Upsert schedules monitors, or changes their interval. A monitor already
@@ -127,7 +135,11 @@ func (s *Schedule) Upsert(ctx context.Context, now time.Time, entries []Entry) (
 	args := make([]any, 0, 1+3*len(entries))
 	args = append(args, ms(now))
 	for _, e := range entries {
-		args = append(args, e.ID, e.Interval.Milliseconds(), s.offset(e.Interval).Milliseconds())
+		first := e.FirstDue
+		if first <= 0 {
+			first = s.offset(e.Interval)
+		}
+		args = append(args, e.ID, e.Interval.Milliseconds(), first.Milliseconds())
 	}
 	n, err := upsertScript.Run(ctx, s.client, []string{s.keys.Schedule, s.keys.Intervals}, args...).Int()
 	if err != nil {

@@ -180,7 +180,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	err := s.store.EnabledMonitors(ctx, 1000, func(page []store.ScheduleEntry) error {
 		entries := make([]schedule.Entry, len(page))
 		for i, e := range page {
-			entries[i] = schedule.Entry{ID: e.ID, Interval: e.Interval}
+			entries[i] = schedule.Entry{ID: e.ID, Interval: e.Interval, FirstDue: e.FirstDue}
 			enabled[e.ID] = struct{}{}
 		}
 		n, err := s.sched.Upsert(ctx, s.now(), entries)

@@ -288,6 +288,10 @@ func (s *Store) queryMonitors(ctx context.Context, sql string, args ...any) ([]m
 type ScheduleEntry struct {
 	ID       int64
 	Interval time.Duration
+	// FirstDue is set for heartbeat monitors: a full period and the grace
+	// time, so that a schedule rebuilt after a Redis loss never declares a
+	// heartbeat missed before it could have pinged.
+	FirstDue time.Duration
 }
 
 // EnabledMonitors calls fn with the enabled monitors in pages of up to
@@ -296,16 +300,18 @@ func (s *Store) EnabledMonitors(ctx context.Context, pageSize int, fn func([]Sch
 	after := int64(0)
 	for {
 		rows, err := s.pool.Query(ctx, `
-			SELECT id, interval_seconds FROM monitors
+			SELECT id, interval_seconds,
+				CASE WHEN type = 'heartbeat' THEN interval_seconds + coalesce((settings->>'grace_seconds')::int, 0) ELSE 0 END
+			FROM monitors
 			WHERE enabled AND id > $1 ORDER BY id LIMIT $2`, after, pageSize)
 		if err != nil {
 			return fmt.Errorf("select enabled monitors: %w", err)
 		}
 		page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ScheduleEntry, error) {
 			var e ScheduleEntry
-			var secs int32
-			err := r.Scan(&e.ID, &secs)
-			e.Interval = time.Duration(secs) * time.Second
+			var secs, first int32
+			err := r.Scan(&e.ID, &secs, &first)
+			e.Interval, e.FirstDue = time.Duration(secs)*time.Second, time.Duration(first)*time.Second
 			return e, err
 		})
 		if err != nil {
@@ -339,4 +345,18 @@ func (s *Store) LoadMonitorsEnabled(ctx context.Context, ids []int64) (map[int64
 		out[id] = true
 	}
 	return out, nil
+}
+
+// MonitorByPingToken returns the heartbeat monitor whose ping URL holds
+// token, or monitor.ErrNotFound.
+func (s *Store) MonitorByPingToken(ctx context.Context, token string) (monitor.Monitor, error) {
+	var m monitor.Monitor
+	err := s.scanMonitor(s.pool.QueryRow(ctx, `SELECT `+monitorColumns+` FROM monitors m WHERE m.ping_token = $1`, token), &m)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, monitor.ErrNotFound
+	}
+	if err != nil {
+		return m, fmt.Errorf("select monitor by ping token: %w", err)
+	}
+	return m, nil
 }

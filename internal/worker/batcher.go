@@ -206,6 +206,7 @@ func (b *batcher) write(ctx context.Context, batch []item) bool {
 		b.metrics.endToEnd.Observe(now.Sub(batch[i].due).Seconds())
 	}
 	b.metrics.resultsWritten.Add(float64(len(batch)))
+	b.metrics.batchesWritten.Inc()
 	b.mu.Lock()
 	b.inflight = 0
 	b.metrics.buffered.Set(float64(len(b.buf)))

@@ -17,6 +17,7 @@ type metrics struct {
 	checkDuration  prometheus.Histogram
 	endToEnd       prometheus.Histogram
 	resultsWritten prometheus.Counter
+	batchesWritten prometheus.Counter
 	resultsDropped prometheus.Counter
 	writeErrors    prometheus.Counter
 	buffered       prometheus.Gauge
@@ -48,12 +49,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		checkDuration:  hist("check_duration_seconds", "Duration of checks."),
 		endToEnd:       hist("end_to_end_seconds", "Time from a job's due time to its result committed in PostgreSQL."),
 		resultsWritten: prometheus.NewCounter(prometheus.CounterOpts(opts("results_written_total", "Results written to PostgreSQL."))),
+		batchesWritten: prometheus.NewCounter(prometheus.CounterOpts(opts("batches_written_total", "Batches (transactions) of results written to PostgreSQL."))),
 		resultsDropped: prometheus.NewCounter(prometheus.CounterOpts(opts("results_dropped_total", "Results lost: buffer overflow while PostgreSQL was unreachable, or unwritten at shutdown."))),
 		writeErrors:    prometheus.NewCounter(prometheus.CounterOpts(opts("write_errors_total", "Failed batch writes (retried)."))),
 		buffered:       prometheus.NewGauge(prometheus.GaugeOpts(opts("results_buffered", "Results waiting to be written."))),
 	}
 	reg.MustRegister(m.checks, m.skippedJobs, m.staleJobs, m.badJobs, m.inFlight, m.dispatchLag, m.dispatchLagMax,
-		m.checkDuration, m.endToEnd, m.resultsWritten, m.resultsDropped, m.writeErrors, m.buffered)
+		m.checkDuration, m.endToEnd, m.resultsWritten, m.batchesWritten, m.resultsDropped, m.writeErrors, m.buffered)
 	return m
 }
 

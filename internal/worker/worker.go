@@ -13,7 +13,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pinguin-dev/pinguin/internal/check"
 	"github.com/pinguin-dev/pinguin/internal/lifecycle"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 	"github.com/pinguin-dev/pinguin/internal/schedule"
@@ -34,11 +33,6 @@ type LiveStates interface {
 	Seed(ctx context.Context, states []schedule.SeedState) (int, error)
 }
 
-// Prober runs one HTTP check.
-type Prober interface {
-	Check(ctx context.Context, req check.HTTPRequest) check.Result
-}
-
 // Config tunes a worker.
 type Config struct {
 	ID                  string
@@ -55,7 +49,6 @@ type Worker struct {
 	cfg     Config
 	sched   *schedule.Schedule
 	cache   *cache
-	prober  Prober
 	batcher *batcher
 	logger  *slog.Logger
 	now     func() time.Time
@@ -64,7 +57,7 @@ type Worker struct {
 }
 
 // New builds a worker. now may be nil for the wall clock.
-func New(cfg Config, sched *schedule.Schedule, st Store, prober Prober, reg prometheus.Registerer, logger *slog.Logger, now func() time.Time) *Worker {
+func New(cfg Config, sched *schedule.Schedule, st Store, probers *Probers, reg prometheus.Registerer, logger *slog.Logger, now func() time.Time) *Worker {
 	if now == nil {
 		now = time.Now
 	}
@@ -73,8 +66,8 @@ func New(cfg Config, sched *schedule.Schedule, st Store, prober Prober, reg prom
 	}
 	m := newMetrics(reg)
 	return &Worker{
-		cfg: cfg, sched: sched, prober: prober, logger: logger, now: now, metrics: m,
-		cache: newCache(st, logger),
+		cfg: cfg, sched: sched, logger: logger, now: now, metrics: m,
+		cache: newCache(st, probers, logger),
 		batcher: &batcher{
 			store: st, sched: sched, logger: logger, metrics: m, now: now,
 			size: cfg.BatchSize, delay: cfg.FlushInterval, limit: cfg.BufferLimit,
@@ -93,6 +86,7 @@ func (w *Worker) Start(ctx context.Context) error {
 		var wg sync.WaitGroup
 		wg.Go(func() { w.sched.SubscribeChanges(ctx, w.cache.invalidate, w.cache.clear) })
 		wg.Go(func() { w.sweepLoop(ctx) })
+		wg.Go(func() { w.pingLoop(ctx) })
 		w.jobLoop(ctx)
 		wg.Wait()
 		w.batcher.stop()
@@ -197,9 +191,10 @@ func (w *Worker) run(ctx context.Context, jobs []schedule.Job, slots chan struct
 	for _, j := range jobs {
 		t := targets[j.MonitorID]
 		switch {
-		case now.Sub(j.Due) > j.Interval:
-			// Picked up more than one interval late: running it would
-			// only add to the backlog (invariant 3).
+		case now.Sub(j.Due) > j.Interval && (t == nil || t.monitor.Type != monitor.TypeHeartbeat):
+			// Picked up more than one interval late: running it would only
+			// add to the backlog (invariant 3). Not so a heartbeat's job: it
+			// is a missed deadline, which is news however late.
 			w.metrics.staleJobs.Inc()
 			continue
 		case t == nil:
@@ -223,13 +218,12 @@ func (w *Worker) check(ctx context.Context, j schedule.Job, t *target) {
 	w.metrics.observeLag(start.Sub(j.Due).Seconds())
 	w.metrics.inFlight.Inc()
 	// A check in flight at shutdown finishes: its own timeout bounds it.
-	res := w.prober.Check(context.WithoutCancel(ctx), t.request)
+	res := t.run(context.WithoutCancel(ctx))
 	w.metrics.inFlight.Dec()
-	outcome := "up"
-	if !res.OK {
-		outcome = "down"
+	w.metrics.checks.WithLabelValues(outcome(res.OK)).Inc()
+	if t.monitor.Type == monitor.TypeHeartbeat && t.monitor.Cron != "" {
+		w.nextCronDeadline(context.WithoutCancel(ctx), j, &t.monitor)
 	}
-	w.metrics.checks.WithLabelValues(outcome).Inc()
 	w.metrics.checkDuration.Observe(res.Latency.Seconds())
 	w.batcher.add(item{due: j.Due, result: store.Result{
 		Time: start.UTC(), MonitorID: j.MonitorID, OK: res.OK, StatusCode: res.StatusCode,
@@ -241,3 +235,49 @@ func (w *Worker) check(ctx context.Context, j schedule.Job, t *target) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// pingLoop stores heartbeat pings, which the api queued in Redis, with the
+// other results: one batch write for many pings.
+func (w *Worker) pingLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		popCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		pings, err := w.sched.PopPings(popCtx, 500, time.Second)
+		cancel()
+		if err != nil {
+			select { // the job loop logs Redis outages; here, just wait
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		for _, p := range pings {
+			res := store.Result{Time: p.Time.UTC(), MonitorID: p.MonitorID, OK: p.Kind == schedule.PingOK,
+				LatencyMS: ms(p.Duration), Worker: w.cfg.ID}
+			if !res.OK {
+				res.ErrorKind, res.Error = "reported", "the job reported a failure (/fail)"
+			}
+			w.metrics.checks.WithLabelValues(outcome(res.OK)).Inc()
+			w.batcher.add(item{due: p.Time, result: res})
+		}
+	}
+}
+
+func outcome(ok bool) string {
+	if ok {
+		return "up"
+	}
+	return "down"
+}
+
+// nextCronDeadline moves a cron heartbeat's deadline, which dispatch moved
+// by a fixed interval, to the next time its schedule fires.
+func (w *Worker) nextCronDeadline(ctx context.Context, j schedule.Job, m *monitor.Monitor) {
+	grace := time.Duration(m.GraceSeconds) * time.Second
+	next, err := m.NextDeadline(j.Due.Add(-grace))
+	if err == nil {
+		err = w.sched.SetDue(ctx, m.ID, m.Interval(), next)
+	}
+	if err != nil {
+		w.logger.WarnContext(ctx, "set next heartbeat deadline", "monitor", m.ID, "err", err)
+	}
+}

@@ -66,7 +66,7 @@ func TestJobsThatCannotRunAreCounted(t *testing.T) {
 	}
 	p := &prober{calls: make(chan check.HTTPRequest, 10)}
 	reg := prometheus.NewRegistry()
-	w := New(config(), sched, st, p, reg, testenv.Logger(t), nil)
+	w := New(config(), sched, st, &Probers{HTTP: p}, reg, testenv.Logger(t), nil)
 	if err := w.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestBufferOverflowAndShutdownLossAreCounted(t *testing.T) {
 	client, prefix := testenv.Redis(t)
 	cfg := config()
 	cfg.BufferLimit, cfg.BatchSize, cfg.ShutdownTimeout = 5, 2, 300*time.Millisecond
-	w := New(cfg, schedule.New(client, prefix), st, &prober{}, prometheus.NewRegistry(), testenv.Logger(t), nil)
+	w := New(cfg, schedule.New(client, prefix), st, &Probers{HTTP: &prober{}}, prometheus.NewRegistry(), testenv.Logger(t), nil)
 	if err := w.batcher.start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
