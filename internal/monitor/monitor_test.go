@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 )
@@ -148,6 +149,50 @@ func FuzzParseStatusRanges(f *testing.F) {
 			if x.Low < 100 || x.High > 599 || x.Low > x.High {
 				t.Fatalf("ParseStatusRanges(%q) accepted range %v", s, x)
 			}
+		}
+	})
+}
+
+func TestHeartbeatDeadlines(t *testing.T) {
+	t.Parallel()
+	from := time.Date(2026, 3, 28, 12, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name string
+		m    monitor.Monitor
+		want time.Time
+	}{
+		{"fixed period and grace", monitor.Monitor{IntervalSeconds: 3600, GraceSeconds: 300}, from.Add(65 * time.Minute)},
+		{"daily at 03:00 UTC", monitor.Monitor{Cron: "0 3 * * *", TimeZone: "UTC", GraceSeconds: 60}, time.Date(2026, 3, 29, 3, 1, 0, 0, time.UTC)},
+		// 29 March 2026: Berlin moves to summer time, 03:00 local is 01:00 UTC.
+		{"daily at 03:00 in Berlin", monitor.Monitor{Cron: "0 3 * * *", TimeZone: "Europe/Berlin"}, time.Date(2026, 3, 29, 1, 0, 0, 0, time.UTC)},
+		{"descriptor", monitor.Monitor{Cron: "@hourly", TimeZone: "UTC"}, from.Add(time.Hour)},
+	}
+	for _, c := range cases {
+		got, err := c.m.NextDeadline(from)
+		if err != nil || !got.Equal(c.want) {
+			t.Errorf("%s: NextDeadline = %s, %v; want %s", c.name, got.UTC(), err, c.want)
+		}
+	}
+	never := monitor.Monitor{Cron: "0 0 30 2 *", TimeZone: "UTC"}
+	if _, err := never.NextDeadline(from); err == nil || err.Error() != "never fires within a year" {
+		t.Errorf("30 February: %v", err)
+	}
+}
+
+func FuzzNextDeadline(f *testing.F) {
+	for _, s := range []string{"0 3 * * *", "@daily", "*/5 * * * *", "0 0 30 2 *", "61 * * * *", "", "@every 5m", "* * * * * *"} {
+		f.Add(s, "UTC")
+	}
+	f.Add("0 9 * * 1-5", "America/New_York")
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, expr, zone string) {
+		m := monitor.Monitor{Cron: expr, TimeZone: zone, IntervalSeconds: 60}
+		if expr == "" {
+			return
+		}
+		next, err := m.NextDeadline(from)
+		if err == nil && (!next.After(from) || next.Sub(from) > 367*24*time.Hour) {
+			t.Fatalf("NextDeadline(%q, %q) = %s", expr, zone, next)
 		}
 	})
 }
