@@ -21,49 +21,49 @@ import (
 // monitorJSON is a monitor as the API shows it. Fields of other types than
 // the monitor's are left out; secrets are masked.
 type monitorJSON struct {
-	ID              string            `json:"id"`
-	Name            string            `json:"name"`
-	Type            string            `json:"type"`
-	URL             *string           `json:"url,omitempty"`
-	Method          *string           `json:"method,omitempty"`
-	Headers         map[string]string `json:"headers,omitempty"`
-	Body            *string           `json:"body,omitempty"`
-	ExpectedStatus  *string           `json:"expected_status,omitempty"`
-	FollowRedirects *bool             `json:"follow_redirects,omitempty"`
-	MaxRedirects    *int              `json:"max_redirects,omitempty"`
-	Assertions      []assertionJSON   `json:"assertions,omitempty"`
-	IPVersion       *string           `json:"ip_version,omitempty"`
-	ProxyURL        *string           `json:"proxy_url,omitempty"`
-	BasicAuth       *basicAuthJSON    `json:"basic_auth,omitempty"`
-	BearerToken     *string           `json:"bearer_token,omitempty"`
-	ClientCert      *string           `json:"client_cert,omitempty"`
-	ClientKey       *string           `json:"client_key,omitempty"`
-	Host            *string           `json:"host,omitempty"`
-	Port            *int              `json:"port,omitempty"`
-	TLS             *bool             `json:"tls,omitempty"`
-	Send            *string           `json:"send,omitempty"`
-	Expect          *string           `json:"expect,omitempty"`
-	RecordType      *string           `json:"record_type,omitempty"`
-	Resolver        *string           `json:"resolver,omitempty"`
-	ExpectedValues  []string          `json:"expected_values,omitempty"`
-	MatchAll        *bool             `json:"match_all,omitempty"`
-	WarnDays        *int              `json:"warn_days,omitempty"`
-	Packets         *int              `json:"packets,omitempty"`
-	VerifyTLS       *bool             `json:"verify_tls,omitempty"`
-	PingURL         *string           `json:"ping_url,omitempty"`
-	Cron            *string           `json:"cron,omitempty"`
-	TimeZone        *string           `json:"time_zone,omitempty"`
-	GraceSeconds    *int              `json:"grace_seconds,omitempty"`
-	IntervalSeconds int               `json:"interval_seconds"`
-	TimeoutMS       int               `json:"timeout_ms"`
-	Enabled         bool              `json:"enabled"`
-	Status          monitor.Status    `json:"status"`
-	StatusSince     *time.Time        `json:"status_since"`
-	LastCheckAt     *time.Time        `json:"last_check_at"`
-	LastLatencyMS   *float64          `json:"last_latency_ms"`
-	LastError       *string           `json:"last_error"`
-	CreatedAt       time.Time         `json:"created_at"`
-	UpdatedAt       time.Time         `json:"updated_at"`
+	ID              string             `json:"id"`
+	Name            string             `json:"name"`
+	Type            string             `json:"type"`
+	URL             *string            `json:"url,omitempty"`
+	Method          *string            `json:"method,omitempty"`
+	Headers         *map[string]string `json:"headers,omitempty"`
+	Body            *string            `json:"body,omitempty"`
+	ExpectedStatus  *string            `json:"expected_status,omitempty"`
+	FollowRedirects *bool              `json:"follow_redirects,omitempty"`
+	MaxRedirects    *int               `json:"max_redirects,omitempty"`
+	Assertions      []assertionJSON    `json:"assertions,omitempty"`
+	IPVersion       *string            `json:"ip_version,omitempty"`
+	ProxyURL        *string            `json:"proxy_url,omitempty"`
+	BasicAuth       *basicAuthJSON     `json:"basic_auth,omitempty"`
+	BearerToken     *string            `json:"bearer_token,omitempty"`
+	ClientCert      *string            `json:"client_cert,omitempty"`
+	ClientKey       *string            `json:"client_key,omitempty"`
+	Host            *string            `json:"host,omitempty"`
+	Port            *int               `json:"port,omitempty"`
+	TLS             *bool              `json:"tls,omitempty"`
+	Send            *string            `json:"send,omitempty"`
+	Expect          *string            `json:"expect,omitempty"`
+	RecordType      *string            `json:"record_type,omitempty"`
+	Resolver        *string            `json:"resolver,omitempty"`
+	ExpectedValues  []string           `json:"expected_values,omitempty"`
+	MatchAll        *bool              `json:"match_all,omitempty"`
+	WarnDays        *int               `json:"warn_days,omitempty"`
+	Packets         *int               `json:"packets,omitempty"`
+	VerifyTLS       *bool              `json:"verify_tls,omitempty"`
+	PingURL         *string            `json:"ping_url,omitempty"`
+	Cron            *string            `json:"cron,omitempty"`
+	TimeZone        *string            `json:"time_zone,omitempty"`
+	GraceSeconds    *int               `json:"grace_seconds,omitempty"`
+	IntervalSeconds int                `json:"interval_seconds"`
+	TimeoutMS       int                `json:"timeout_ms"`
+	Enabled         bool               `json:"enabled"`
+	Status          monitor.Status     `json:"status"`
+	StatusSince     *time.Time         `json:"status_since"`
+	LastCheckAt     *time.Time         `json:"last_check_at"`
+	LastLatencyMS   *float64           `json:"last_latency_ms"`
+	LastError       *string            `json:"last_error"`
+	CreatedAt       time.Time          `json:"created_at"`
+	UpdatedAt       time.Time          `json:"updated_at"`
 }
 
 type assertionJSON struct {
@@ -93,10 +93,7 @@ func (s *Server) typeFieldsJSON(out *monitorJSON, m *monitor.Monitor) {
 	switch m.Type {
 	case monitor.TypeHTTP:
 		out.URL, out.Method, out.Body = ptr(m.URL), ptr(m.Method), ptr(m.Body)
-		out.Headers = monitor.MaskHeaders(m.Headers)
-		if out.Headers == nil {
-			out.Headers = map[string]string{}
-		}
+		out.Headers = ptr(monitor.MaskHeaders(m.Headers))
 		out.ExpectedStatus, out.FollowRedirects = ptr(m.ExpectedStatus), ptr(m.FollowRedirects)
 		out.MaxRedirects, out.VerifyTLS = ptr(m.MaxRedirects), ptr(m.VerifyTLS)
 		for _, a := range m.Assertions {
@@ -119,7 +116,7 @@ func (s *Server) typeFieldsJSON(out *monitorJSON, m *monitor.Monitor) {
 		out.Host, out.RecordType, out.Resolver = ptr(m.Host), ptr(m.RecordType), ptr(m.Resolver)
 		out.ExpectedValues, out.MatchAll = m.ExpectedValues, ptr(m.MatchAll)
 	case monitor.TypeTLS:
-		out.Host, out.Port, out.WarnDays, out.VerifyTLS = ptr(m.Host), ptr(m.Port), ptr(m.WarnDays), ptr(m.VerifyTLS)
+		out.Host, out.Port, out.WarnDays = ptr(m.Host), ptr(m.Port), ptr(m.WarnDays)
 	case monitor.TypeICMP:
 		out.Host, out.Packets = ptr(m.Host), ptr(m.Packets)
 		if m.IPVersion != "" {
@@ -190,7 +187,8 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 	}
 	patch.Apply(&m)
 	m.Normalize()
-	if err := validate(&m); err != nil {
+	m.ApplyTypeDefaults()
+	if err := validate(&m, &patch); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -272,7 +270,7 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		patch.KeepMasked(m)
 		patch.Apply(m)
 		m.Normalize()
-		return validate(m)
+		return validate(m, &patch)
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -370,9 +368,10 @@ func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.logger, http.StatusOK, map[string]any{"monitors": out, "next_cursor": next})
 }
 
-// validate checks m, compiling its assertions as the worker will, so that
-// an invalid regular expression or JSON path is a 400 naming it.
-func validate(m *monitor.Monitor) error {
+// validate checks m after patch was applied: its fields, the patch's
+// fields of other types, and its assertions compiled as the worker will, so
+// that an invalid regular expression or JSON path is a 400 naming it.
+func validate(m *monitor.Monitor, patch *monitor.Patch) error {
 	err := m.Validate()
 	var v *monitor.ValidationError
 	if err != nil && !errors.As(err, &v) {
@@ -380,6 +379,9 @@ func validate(m *monitor.Monitor) error {
 	}
 	if v == nil {
 		v = &monitor.ValidationError{}
+	}
+	for _, f := range patch.ForeignFields(m.Type) {
+		v.Add(f, "is not used by %s monitors", m.Type)
 	}
 	for i, a := range m.Assertions {
 		if _, err := check.Compile(check.Assertion(a)); err != nil {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -15,8 +16,10 @@ func TestMonitorTypes(t *testing.T) {
 	}{
 		{"http keeps its defaults", `{"name":"h","url":"https://example.com"}`,
 			map[string]any{"type": "http", "method": "GET", "max_redirects": 10.0, "follow_redirects": true}, []string{"host", "ping_url"}},
-		{"http with assertions and auth", `{"name":"h","url":"https://example.com","assertions":[{"type":"json_path","path":"$.status","op":"==","value":"ok"},{"type":"response_time","value":"500"}],"basic_auth":{"username":"u","password":"p"},"bearer_token":"t"}`,
-			map[string]any{"bearer_token": "********"}, nil},
+		{"http with assertions and auth", `{"name":"h","url":"https://example.com","assertions":[{"type":"json_path","path":"$.status","op":"==","value":"ok"},{"type":"response_time","value":"500"}],"basic_auth":{"username":"u","password":"p"}}`,
+			map[string]any{"max_redirects": 10.0}, []string{"bearer_token"}},
+		{"http with a bearer token", `{"name":"h","url":"https://example.com","bearer_token":"t"}`,
+			map[string]any{"bearer_token": "********", "headers": map[string]any{}}, nil},
 		{"tcp", `{"name":"db","type":"tcp","host":"db.internal","port":5432,"send":"PING\r\n","expect":"PONG"}`,
 			map[string]any{"type": "tcp", "host": "db.internal", "port": 5432.0, "expect": "PONG"}, []string{"url", "method", "headers"}},
 		{"dns", `{"name":"d","type":"dns","host":"example.com","record_type":"mx","expected_values":["10 mail.example.com"],"resolver":"127.0.0.1:5353"}`,
@@ -34,7 +37,7 @@ func TestMonitorTypes(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			m := e.create(t, c.body)
 			for k, v := range c.want {
-				if m[k] != v {
+				if !reflect.DeepEqual(m[k], v) {
 					t.Errorf("%s = %v, want %v", k, m[k], v)
 				}
 			}
@@ -71,6 +74,9 @@ func TestMonitorTypeValidation(t *testing.T) {
 		{"cron that is not cron", "POST", "/api/v1/monitors", `{"name":"x","type":"heartbeat","cron":"every day"}`, "cron", ""},
 		{"unknown time zone", "POST", "/api/v1/monitors", `{"name":"x","type":"heartbeat","time_zone":"Mars/Olympus"}`, "time_zone", "is not a known time zone such as Europe/Berlin"},
 		{"client cert without key", "POST", "/api/v1/monitors", `{"name":"x","url":"https://a.example","client_cert":"-----BEGIN CERTIFICATE-----"}`, "client_cert", "needs both client_cert and client_key (PEM)"},
+		{"follow_redirects on a tcp monitor", "POST", "/api/v1/monitors", `{"name":"x","type":"tcp","host":"a","port":1,"follow_redirects":true}`, "follow_redirects", "is not used by tcp monitors"},
+		{"basic auth and bearer", "POST", "/api/v1/monitors", `{"name":"x","url":"https://a.example","basic_auth":{"username":"u","password":"p"},"bearer_token":"t"}`, "bearer_token", "cannot be used together with basic_auth: choose one"},
+		{"unknown time zone with cron", "POST", "/api/v1/monitors", `{"name":"x","type":"heartbeat","cron":"@daily","time_zone":"Nowhere/Nothing"}`, "time_zone", "is not a known time zone such as Europe/Berlin"},
 		{"type cannot change", "PATCH", "/api/v1/monitors/" + id, `{"type":"http","url":"https://a.example"}`, "type", "cannot be changed; create a new monitor of the other type"},
 	}
 	for _, c := range cases {

@@ -206,7 +206,6 @@ func (p *Patch) Apply(m *Monitor) {
 	if m.Headers == nil {
 		m.Headers = map[string]string{}
 	}
-	m.applyTypeDefaults()
 }
 
 func set[T any](dst *T, src *T) {

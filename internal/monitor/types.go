@@ -53,8 +53,9 @@ type Assertion struct {
 	Value string `json:"value,omitempty"`
 }
 
-// applyTypeDefaults sets the defaults of m's type on fields left at zero.
-func (m *Monitor) applyTypeDefaults() {
+// ApplyTypeDefaults sets the defaults of m's type on fields left at zero.
+// It is for creation only: in a change, zero is what the user asked for.
+func (m *Monitor) ApplyTypeDefaults() {
 	switch m.Type {
 	case TypeTLS:
 		if m.Port == 0 {
@@ -100,6 +101,9 @@ func (m *Monitor) validateType(v *ValidationError) {
 		if strings.Contains(m.BasicAuthUser, ":") {
 			v.Add("basic_auth.username", "must not contain a colon")
 		}
+		if (m.BasicAuthUser != "" || m.BasicAuthPassword != "") && m.BearerToken != "" {
+			v.Add("bearer_token", "cannot be used together with basic_auth: choose one")
+		}
 		if (m.ClientCert == "") != (m.ClientKey == "") {
 			v.Add("client_cert", "needs both client_cert and client_key (PEM)")
 		} else if m.ClientCert != "" {
@@ -114,8 +118,8 @@ func (m *Monitor) validateType(v *ValidationError) {
 		if len(m.Send) > MaxSendBytes || len(m.Expect) > MaxSendBytes {
 			v.Add("send", "send and expect must be at most %d bytes each", MaxSendBytes)
 		}
-		if m.Type == TypeTLS && (m.WarnDays < 0 || m.WarnDays > MaxWarnDays) {
-			v.Add("warn_days", "must be between 0 and %d", MaxWarnDays)
+		if m.Type == TypeTLS && (m.WarnDays < 1 || m.WarnDays > MaxWarnDays) {
+			v.Add("warn_days", "must be between 1 and %d", MaxWarnDays)
 		}
 	case TypeDNS:
 		validateHost(v, m.Host)
@@ -144,80 +148,70 @@ func (m *Monitor) validateType(v *ValidationError) {
 		if m.GraceSeconds < 0 || m.GraceSeconds > MaxGraceSeconds {
 			v.Add("grace_seconds", "must be between 0 and %d", MaxGraceSeconds)
 		}
-		if m.Cron != "" {
+		if _, err := time.LoadLocation(m.TimeZone); err != nil {
+			v.Add("time_zone", "is not a known time zone such as Europe/Berlin")
+		} else if m.Cron != "" {
 			if _, err := m.NextDeadline(time.Now()); err != nil {
 				v.Add("cron", "%s", err.Error())
 			}
-		} else if _, err := time.LoadLocation(m.TimeZone); err != nil {
-			v.Add("time_zone", "is not a known time zone such as Europe/Berlin")
 		}
 	default:
 		v.Add("type", "must be one of %s", strings.Join(Types, ", "))
 		return
 	}
-	m.rejectForeignFields(v)
 }
 
-// rejectForeignFields names fields set that m's type does not use, so a
-// mistake such as a url on a tcp monitor is an error, not silently ignored.
-func (m *Monitor) rejectForeignFields(v *ValidationError) {
-	used := map[string]bool{}
-	for _, f := range typeFields[m.Type] {
-		used[f] = true
-	}
-	for _, f := range m.setFields() {
-		if !used[f] {
-			v.Add(f, "is not used by %s monitors", m.Type)
-		}
-	}
-}
-
+// typeFields are the fields each type uses, as the API names them.
 var typeFields = map[string][]string{
 	TypeHTTP: {"url", "method", "headers", "body", "expected_status", "follow_redirects", "verify_tls",
 		"max_redirects", "assertions", "ip_version", "proxy_url", "basic_auth", "bearer_token", "client_cert", "client_key"},
 	TypeTCP:       {"host", "port", "tls", "verify_tls", "send", "expect"},
 	TypeDNS:       {"host", "record_type", "resolver", "expected_values", "match_all"},
-	TypeTLS:       {"host", "port", "warn_days", "verify_tls"},
+	TypeTLS:       {"host", "port", "warn_days"},
 	TypeICMP:      {"host", "packets", "ip_version"},
 	TypeHeartbeat: {"cron", "time_zone", "grace_seconds"},
 }
 
-// setFields lists the type-specific fields that differ from their zero
-// value or their default for every type.
-func (m *Monitor) setFields() []string {
+// ForeignFields lists the fields the patch sets that a monitor of type typ
+// does not use, so that a mistake such as a url on a tcp monitor is an
+// error rather than silently ignored.
+func (p *Patch) ForeignFields(typ string) []string {
+	used := map[string]bool{}
+	for _, f := range typeFields[typ] {
+		used[f] = true
+	}
 	var out []string
-	add := func(name string, set bool) {
-		if set {
-			out = append(out, name)
+	for _, f := range p.typeSpecific() {
+		if !used[f] {
+			out = append(out, f)
 		}
 	}
-	add("url", m.URL != "")
-	add("method", m.Method != "" && m.Method != "GET")
-	add("headers", len(m.Headers) > 0)
-	add("body", m.Body != "")
-	add("expected_status", m.ExpectedStatus != "" && m.ExpectedStatus != DefaultExpected)
-	add("max_redirects", m.MaxRedirects != 0 && m.MaxRedirects != DefaultMaxRedirects)
-	add("assertions", len(m.Assertions) > 0)
-	add("ip_version", m.IPVersion != "")
-	add("proxy_url", m.ProxyURL != "")
-	add("basic_auth", m.BasicAuthUser != "" || m.BasicAuthPassword != "")
-	add("bearer_token", m.BearerToken != "")
-	add("client_cert", m.ClientCert != "")
-	add("client_key", m.ClientKey != "")
-	add("host", m.Host != "")
-	add("port", m.Port != 0 && !(m.Type == TypeTLS && m.Port == 443))
-	add("tls", m.TLS)
-	add("send", m.Send != "")
-	add("expect", m.Expect != "")
-	add("record_type", m.RecordType != "" && m.RecordType != "A")
-	add("resolver", m.Resolver != "")
-	add("expected_values", len(m.ExpectedValues) > 0)
-	add("match_all", m.MatchAll)
-	add("warn_days", m.WarnDays != 0 && m.WarnDays != 14)
-	add("packets", m.Packets != 0 && m.Packets != 3)
-	add("cron", m.Cron != "")
-	add("time_zone", m.TimeZone != "" && m.TimeZone != "UTC")
-	add("grace_seconds", m.GraceSeconds != 0)
+	return out
+}
+
+// typeSpecific lists the type-specific fields present in the patch.
+func (p *Patch) typeSpecific() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"url", p.URL != nil}, {"method", p.Method != nil}, {"headers", p.Headers != nil}, {"body", p.Body != nil},
+		{"expected_status", p.ExpectedStatus != nil}, {"follow_redirects", p.FollowRedirects != nil},
+		{"verify_tls", p.VerifyTLS != nil}, {"max_redirects", p.MaxRedirects != nil}, {"assertions", p.Assertions != nil},
+		{"ip_version", p.IPVersion != nil}, {"proxy_url", p.ProxyURL != nil},
+		{"basic_auth", p.BasicAuthUser != nil || p.BasicAuthPassword != nil}, {"bearer_token", p.BearerToken != nil},
+		{"client_cert", p.ClientCert != nil}, {"client_key", p.ClientKey != nil}, {"host", p.Host != nil},
+		{"port", p.Port != nil}, {"tls", p.TLS != nil}, {"send", p.Send != nil}, {"expect", p.Expect != nil},
+		{"record_type", p.RecordType != nil}, {"resolver", p.Resolver != nil},
+		{"expected_values", p.ExpectedValues != nil}, {"match_all", p.MatchAll != nil},
+		{"warn_days", p.WarnDays != nil}, {"packets", p.Packets != nil}, {"cron", p.Cron != nil},
+		{"time_zone", p.TimeZone != nil}, {"grace_seconds", p.GraceSeconds != nil},
+	} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
 	return out
 }
 
