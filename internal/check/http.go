@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -64,7 +65,41 @@ type HTTPRequest struct {
 	FollowRedirects bool
 	MaxRedirects    int // 0 means DefaultMaxRedirects (10)
 	VerifyTLS       bool
-	Expected        monitor.StatusRanges // empty means 200-299
+	// Expected are the status codes of an answer that is up; empty means
+	// 200-299. Status assertions, when there are any, replace it.
+	Expected monitor.StatusRanges
+	// Assertions are further conditions on the answer, evaluated once its
+	// status was found expected and its body read, in order: the first that
+	// fails fails the check, unless it is a response_time assertion, which
+	// leaves the check up but degraded. The body is kept in memory only when
+	// one of them looks at it. Nil entries are ignored.
+	Assertions []*Compiled
+	// BasicAuth and BearerToken, of which at most one may be set, send
+	// credentials in an Authorization header, unless Headers set one.
+	BasicAuth   *BasicAuth
+	BearerToken string
+	// IPVersion restricts the connections to IPv4 ("4") or IPv6 ("6");
+	// "" uses either.
+	IPVersion string
+	// ProxyURL, when not nil, is the http:// or https:// proxy the check
+	// goes through. The Guard then vets the proxy's address, not the
+	// target's, which the proxy reaches from its own network.
+	ProxyURL *url.URL
+	// ClientCert, when not nil, is presented to servers that ask for a
+	// client certificate (mutual TLS).
+	ClientCert *tls.Certificate
+}
+
+// BasicAuth are the credentials of HTTP basic authentication.
+type BasicAuth struct {
+	Username string
+	Password string
+}
+
+// ownTransport reports whether req needs a transport of its own: the shared
+// ones dial any IP version, directly, with no client certificate.
+func (req *HTTPRequest) ownTransport() bool {
+	return req.ProxyURL != nil || req.ClientCert != nil || req.IPVersion != ""
 }
 
 // HTTP runs HTTP checks. It is safe for concurrent use by many goroutines.
@@ -72,39 +107,59 @@ type HTTPRequest struct {
 // Each check opens its own connection and does a full TLS handshake, as a
 // first-time visitor would: connections are never kept alive and TLS
 // sessions are never resumed. The transports are shared, though, because
-// building one per check would cost more than the check. Every connection,
-// redirects' included, is vetted by the checker's Guard.
+// building one per check would cost more than the check; only a check with
+// a proxy, a client certificate or an IP version gets one of its own, used
+// once. Every connection, redirects' and proxies' included, is vetted by the
+// checker's Guard.
 type HTTP struct {
 	userAgent  string
+	control    controlFunc  // the guard's, nil when it allows everything
 	verified   *http.Client // checks with VerifyTLS
 	unverified *http.Client // checks without
 }
+
+// controlFunc vets an address before it is connected to (see
+// net.Dialer.Control).
+type controlFunc func(network, address string, c syscall.RawConn) error
 
 // NewHTTP returns an HTTP checker that sends userAgent as User-Agent unless
 // a request sets its own (an empty userAgent leaves Go's default). A check
 // whose target, or a redirect's, has an address guard refuses fails with
 // KindBlocked; a nil guard allows every address.
 func NewHTTP(userAgent string, guard *Guard) *HTTP {
-	return &HTTP{
-		userAgent:  userAgent,
-		verified:   newClient(true, guard),
-		unverified: newClient(false, guard),
-	}
-}
-
-// newClient returns a client whose connections serve a single request and
-// are made to addresses guard allows.
-func newClient(verifyTLS bool, guard *Guard) *http.Client {
-	var control func(network, address string, c syscall.RawConn) error
+	var control controlFunc
 	if guard.enabled() { // a nil Control costs a dial nothing
 		control = guard.Control
 	}
+	return &HTTP{
+		userAgent:  userAgent,
+		control:    control,
+		verified:   newClient(newTransport(control, true, "", nil, nil)),
+		unverified: newClient(newTransport(control, false, "", nil, nil)),
+	}
+}
+
+// newClient returns a client that follows redirects as the check's request
+// says.
+func newClient(t *http.Transport) *http.Client {
+	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
+}
+
+// newTransport returns a transport whose connections serve a single request
+// and are made to addresses control allows. network, "tcp4" or "tcp6",
+// restricts the IP version, proxy is the proxy to go through, cert the
+// client certificate; "" and nils for none.
+func newTransport(control controlFunc, verifyTLS bool, network string, proxy *url.URL, cert *tls.Certificate) *http.Transport {
 	t := &http.Transport{
-		// A check reaches its target directly, whatever HTTP_PROXY says:
-		// through a proxy, the guard would vet the proxy's address.
+		// A check reaches its target directly, whatever HTTP_PROXY says,
+		// unless its request names a proxy: through one, the guard vets
+		// the proxy's address instead of the target's.
 		Proxy: nil,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dial(ctx, network, addr, control)
+		DialContext: func(ctx context.Context, n, addr string) (net.Conn, error) {
+			if network != "" {
+				n = network
+			}
+			return dial(ctx, n, addr, control)
 		},
 		TLSClientConfig: &tls.Config{
 			// With no ClientSessionCache, no TLS session is resumed.
@@ -120,7 +175,16 @@ func newClient(verifyTLS bool, guard *Guard) *http.Client {
 		// deadline is set on the connection itself (see dial), which bounds
 		// the handshake, the headers and the body, and costs no timer.
 	}
-	return &http.Client{Transport: t, CheckRedirect: checkRedirect}
+	if proxy != nil {
+		t.Proxy = http.ProxyURL(proxy)
+	}
+	if cert != nil {
+		// Sent whichever CAs the server names: the user chose it.
+		t.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			return cert, nil
+		}
+	}
+	return t
 }
 
 // dial connects for one check. net/http dials with a context detached from
@@ -130,7 +194,7 @@ func newClient(verifyTLS bool, guard *Guard) *http.Client {
 // does, nothing of the check outlives its deadline, not even in the
 // background. control, when not nil, vets each resolved address before it
 // is connected to (see Guard.Control).
-func dial(ctx context.Context, network, addr string, control func(string, string, syscall.RawConn) error) (net.Conn, error) {
+func dial(ctx context.Context, network, addr string, control controlFunc) (net.Conn, error) {
 	deadline := time.Now().Add(DefaultTimeout)
 	if p, ok := ctx.Value(probeKey{}).(*probe); ok {
 		deadline = p.deadline
@@ -169,9 +233,11 @@ func (h *HTTP) Close() {
 
 // Check runs one HTTP check. It returns within the request's timeout (or
 // ctx's deadline when sooner), whatever the peer does. A check is OK when a
-// response arrived with an expected status; the body, of which at most
-// MaxBodyBytes are read, is not inspected. When redirects are followed,
-// Phases describe the last hop; Latency always covers the whole check.
+// response arrived with an expected status, its body (of which at most
+// MaxBodyBytes are read) came whole, and its assertions hold; it is degraded
+// when only a response_time assertion failed. When redirects are followed,
+// Phases and CertExpiry describe the last hop; Latency always covers the
+// whole check.
 func (h *HTTP) Check(ctx context.Context, req HTTPRequest) Result {
 	start := time.Now()
 	timeout := req.Timeout
@@ -185,20 +251,25 @@ func (h *HTTP) Check(ctx context.Context, req HTTPRequest) Result {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	p := &probe{budget: budget, follow: req.FollowRedirects, maxRedirects: req.MaxRedirects}
+	p := &probe{budget: budget, follow: req.FollowRedirects, maxRedirects: req.MaxRedirects, ipVersion: req.IPVersion}
 	p.deadline, _ = ctx.Deadline()
 	if p.maxRedirects <= 0 {
 		p.maxRedirects = DefaultMaxRedirects
 	}
 	ctx = httptrace.WithClientTrace(context.WithValue(ctx, probeKey{}, p), p.trace())
 
-	hreq, err := h.newRequest(ctx, req)
+	hreq, err := h.newRequest(ctx, &req)
 	if err != nil {
-		return p.result(start, 0, KindInvalid, err.Error())
+		return p.result(time.Since(start), 0, KindInvalid, err.Error())
 	}
 	client := h.verified
 	if !req.VerifyTLS {
 		client = h.unverified
+	}
+	if req.ownTransport() {
+		t := h.transport(&req)
+		defer t.CloseIdleConnections()
+		client = newClient(t)
 	}
 	resp, err := client.Do(hreq)
 	if err != nil {
@@ -207,30 +278,130 @@ func (h *HTTP) Check(ctx context.Context, req HTTPRequest) Result {
 			code = resp.StatusCode
 		}
 		kind, msg := p.classify(ctx, err)
-		return p.result(start, code, kind, msg)
+		return p.result(time.Since(start), code, kind, msg)
 	}
 	p.advance(stageBody)
-	_, err = readBody(resp.Body)
+	var body []byte
+	if needsBody(req.Assertions) {
+		body, err = bufferBody(resp.Body, resp.ContentLength)
+	} else {
+		_, err = readBody(resp.Body)
+	}
 	resp.Body.Close() // closes the connection; nothing to learn from it
+	latency := time.Since(start)
 
+	var certExpiry time.Time
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		certExpiry = resp.TLS.PeerCertificates[0].NotAfter
+	}
+	res := p.judge(ctx, &req, resp, body, err, latency, certExpiry)
+	res.CertExpiry = certExpiry
+	return res
+}
+
+// judge returns the result of a check whose response arrived and whose body
+// was read, as far as it goes, with readErr.
+func (p *probe) judge(ctx context.Context, req *HTTPRequest, resp *http.Response, body []byte, readErr error,
+	latency time.Duration, certExpiry time.Time) Result {
+	code := resp.StatusCode
+	// An unexpected status says more than a body that broke off.
+	if msg := statusFailure(req, code); msg != "" {
+		return p.result(latency, code, KindStatus, msg)
+	}
+	if readErr != nil {
+		kind, msg := p.classify(ctx, readErr)
+		return p.result(latency, code, kind, msg)
+	}
+	if len(req.Assertions) == 0 {
+		return p.result(latency, code, KindNone, "")
+	}
+	ans := Answer{
+		Status:     code,
+		Latency:    latency,
+		Header:     resp.Header,
+		Body:       body,
+		CertExpiry: certExpiry,
+		Now:        time.Now(),
+	}
+	var slow *Failure // the first degrading failure
+	for _, a := range req.Assertions {
+		if a == nil || a.typ == assertStatus { // status: see statusFailure
+			continue
+		}
+		switch f := a.Evaluate(ans); {
+		case f == nil:
+		case !f.Degraded:
+			return p.result(latency, code, KindAssertion, f.Error())
+		case slow == nil:
+			slow = f
+		}
+	}
+	res := p.result(latency, code, KindNone, "")
+	if slow != nil {
+		res.Degraded = true
+		res.Error = slow.Error()
+	}
+	return res
+}
+
+// statusFailure says why code is not a status req expects, and returns ""
+// when it is. Status assertions, when req has any, replace Expected.
+func statusFailure(req *HTTPRequest, code int) string {
+	asserted := false
+	for _, a := range req.Assertions {
+		if a == nil || a.typ != assertStatus {
+			continue
+		}
+		asserted = true
+		if !a.ranges.Contains(code) {
+			return unexpectedStatus(code, a.ranges)
+		}
+	}
+	if asserted {
+		return ""
+	}
 	expected := req.Expected
 	if len(expected) == 0 {
 		expected = defaultExpected
 	}
-	// An unexpected status says more than a body that broke off.
-	if !expected.Contains(resp.StatusCode) {
-		msg := "status " + strconv.Itoa(resp.StatusCode) + ", expected " + formatRanges(expected)
-		return p.result(start, resp.StatusCode, KindStatus, msg)
+	if !expected.Contains(code) {
+		return unexpectedStatus(code, expected)
 	}
-	if err != nil {
-		kind, msg := p.classify(ctx, err)
-		return p.result(start, resp.StatusCode, kind, msg)
+	return ""
+}
+
+// unexpectedStatus says that code is not in expected.
+func unexpectedStatus(code int, expected monitor.StatusRanges) string {
+	return "status " + strconv.Itoa(code) + ", expected " + formatRanges(expected)
+}
+
+// needsBody reports whether one of assertions looks at the body.
+func needsBody(assertions []*Compiled) bool {
+	for _, a := range assertions {
+		if a != nil && a.needsBody() {
+			return true
+		}
 	}
-	return p.result(start, resp.StatusCode, KindNone, "")
+	return false
+}
+
+// transport returns a transport for req alone, which newRequest validated.
+func (h *HTTP) transport(req *HTTPRequest) *http.Transport {
+	var network string
+	switch req.IPVersion {
+	case "4":
+		network = "tcp4"
+	case "6":
+		network = "tcp6"
+	}
+	return newTransport(h.control, req.VerifyTLS, network, req.ProxyURL, req.ClientCert)
 }
 
 // newRequest builds the first request of a check.
-func (h *HTTP) newRequest(ctx context.Context, req HTTPRequest) (*http.Request, error) {
+func (h *HTTP) newRequest(ctx context.Context, req *HTTPRequest) (*http.Request, error) {
+	if err := validateOptions(req); err != nil {
+		return nil, err
+	}
 	var body io.Reader
 	if req.Body != "" {
 		body = strings.NewReader(req.Body) // also lets 307 and 308 resend it
@@ -255,12 +426,68 @@ func (h *HTTP) newRequest(ctx context.Context, req HTTPRequest) (*http.Request, 
 	if _, ok := r.Header["User-Agent"]; !ok && h.userAgent != "" {
 		r.Header.Set("User-Agent", h.userAgent)
 	}
+	if _, ok := r.Header["Authorization"]; !ok {
+		switch {
+		case req.BasicAuth != nil:
+			r.SetBasicAuth(req.BasicAuth.Username, req.BasicAuth.Password)
+		case req.BearerToken != "":
+			r.Header.Set("Authorization", "Bearer "+req.BearerToken)
+		}
+	}
 	return r, nil
+}
+
+// validateOptions checks the options of req that net/http does not.
+func validateOptions(req *HTTPRequest) error {
+	if req.BasicAuth != nil && req.BearerToken != "" {
+		return errors.New("set basic auth or a bearer token, not both")
+	}
+	switch req.IPVersion {
+	case "", "4", "6":
+	default:
+		return fmt.Errorf("IP version %q must be 4 or 6", req.IPVersion)
+	}
+	if u := req.ProxyURL; u != nil {
+		if u.Scheme != "http" && u.Scheme != "https" {
+			return fmt.Errorf("proxy URL %q must start with http:// or https://", u.Redacted())
+		}
+		if u.Host == "" {
+			return fmt.Errorf("proxy URL %q has no host", u.Redacted())
+		}
+	}
+	return nil
 }
 
 // readBody reads and discards at most MaxBodyBytes of body.
 func readBody(body io.Reader) (int64, error) {
 	return io.Copy(io.Discard, io.LimitReader(body, MaxBodyBytes))
+}
+
+// bufferBody reads at most MaxBodyBytes of body into memory, in a buffer
+// that never grows past MaxBodyBytes. size is the length the peer announced,
+// -1 when unknown.
+func bufferBody(body io.Reader, size int64) ([]byte, error) {
+	n := int64(512)
+	if size > 0 {
+		n = min(size, MaxBodyBytes)
+	}
+	buf := make([]byte, 0, n)
+	for len(buf) < MaxBodyBytes {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), len(buf)+min(cap(buf), MaxBodyBytes-len(buf)))
+			copy(grown, buf)
+			buf = grown
+		}
+		m, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // formatRanges renders ranges as a user writes them: "200-299,301".
@@ -328,6 +555,7 @@ type probe struct {
 	budget       time.Duration // the time the check had, for messages
 	follow       bool
 	maxRedirects int
+	ipVersion    string // the request's IPVersion
 
 	mu  sync.Mutex
 	hop hop // the current hop
@@ -463,9 +691,8 @@ func (p *probe) snapshot() (Phases, stage) {
 	return ph, p.hop.stage
 }
 
-// result ends the check started at start.
-func (p *probe) result(start time.Time, code int, kind Kind, msg string) Result {
-	latency := time.Since(start)
+// result ends a check that took latency.
+func (p *probe) result(latency time.Duration, code int, kind Kind, msg string) Result {
 	phases, _ := p.snapshot()
 	return Result{
 		OK:         kind == KindNone,
@@ -502,6 +729,13 @@ func (p *probe) classify(ctx context.Context, err error) (Kind, string) {
 	// did not resolve, not that the check ran out of time.
 	if dnsErr, ok := errors.AsType[*net.DNSError](err); ok {
 		return KindDNS, dnsErr.Error()
+	}
+	// A host with no address of the IP version asked for.
+	if addrErr, ok := errors.AsType[*net.AddrError](err); ok && p.ipVersion != "" {
+		if _, err := netip.ParseAddr(addrErr.Addr); err == nil {
+			return KindConnection, addrErr.Addr + " is not an IPv" + p.ipVersion + " address"
+		}
+		return KindDNS, addrErr.Addr + " has no IPv" + p.ipVersion + " address"
 	}
 	if netErr, ok := errors.AsType[net.Error](err); ok && netErr.Timeout() {
 		return KindTimeout, p.timeout(stage) // the connection's deadline

@@ -10,12 +10,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -1019,6 +1021,649 @@ func BenchmarkHTTPCheck(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// assertions compiles as, failing the test when one is refused.
+func assertions(t *testing.T, as ...Assertion) []*Compiled {
+	t.Helper()
+	out := make([]*Compiled, len(as))
+	for i, a := range as {
+		out[i] = mustCompile(t, a)
+	}
+	return out
+}
+
+// jsonIs asserts that the JSON value at path is value.
+func jsonIs(path, value string) Assertion {
+	return Assertion{Type: "json_path", Path: path, Op: "==", Value: value}
+}
+
+// health answers /health with a JSON document, and the paths of site
+// otherwise.
+func health() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Version", "1.4.2")
+		io.WriteString(w, `{"status":"degraded","checks":{"db":"ok"}}`)
+	})
+	mux.Handle("/", site())
+	return mux
+}
+
+func TestHTTPCheckAssertions(t *testing.T) {
+	t.Parallel()
+
+	type want struct {
+		ok   bool
+		code int
+		kind Kind
+		err  string
+	}
+	tests := []struct {
+		name       string
+		https      bool
+		path       string
+		req        HTTPRequest
+		assertions []Assertion
+		want       want
+	}{
+		{
+			name:       "JSON value differs",
+			path:       "/health",
+			assertions: []Assertion{jsonIs("$.status", "ok")},
+			want:       want{code: 200, kind: KindAssertion, err: `expected $.status == "ok", got "degraded"`},
+		},
+		{
+			name: "all hold",
+			path: "/health",
+			assertions: []Assertion{
+				jsonIs("$.checks.db", "ok"),
+				{Type: "json_path", Path: "status", Op: "!=", Value: "down"},
+				{Type: "header", Path: "content-type", Op: "equals", Value: "application/json"},
+				{Type: "header", Path: "X-Version", Op: "contains", Value: "1.4"},
+				{Type: "body_contains", Value: `"checks"`},
+				{Type: "body_not_contains", Value: "error"},
+				{Type: "body_regex", Value: `^\{"status":"\w+"`},
+				{Type: "response_time", Value: "10000"},
+			},
+			want: want{ok: true, code: 200},
+		},
+		{
+			name: "the first failure is reported",
+			path: "/health",
+			assertions: []Assertion{
+				{Type: "body_contains", Value: "checks"},
+				{Type: "header", Path: "X-Version", Op: "equals", Value: "2"},
+				jsonIs("$.status", "ok"),
+			},
+			want: want{code: 200, kind: KindAssertion, err: `expected header X-Version equals "2", got "1.4.2"`},
+		},
+		{
+			name:       "body that is not JSON",
+			path:       "/ok",
+			assertions: []Assertion{jsonIs("$.status", "ok")},
+			want:       want{code: 200, kind: KindAssertion, err: `expected $.status == "ok", got not JSON`},
+		},
+		{
+			name:       "status assertion replaces Expected",
+			path:       "/status/503",
+			req:        HTTPRequest{Expected: statusRanges(t, "200")},
+			assertions: []Assertion{{Type: "status", Value: "503"}},
+			want:       want{ok: true, code: 503},
+		},
+		{
+			name:       "status assertion fails as Expected does",
+			path:       "/status/500",
+			assertions: []Assertion{{Type: "status", Value: "200-299,301"}, {Type: "response_time", Value: "1"}},
+			want:       want{code: 500, kind: KindStatus, err: "status 500, expected 200-299,301"},
+		},
+		{
+			name: "every status assertion must hold",
+			path: "/status/201",
+			assertions: []Assertion{
+				{Type: "status", Value: "200-299"},
+				{Type: "status", Value: "200"},
+			},
+			want: want{code: 201, kind: KindStatus, err: "status 201, expected 200"},
+		},
+		{
+			name:       "status checked before assertions",
+			path:       "/status/500",
+			assertions: []Assertion{jsonIs("$.status", "ok")},
+			want:       want{code: 500, kind: KindStatus, err: "status 500, expected 200-299"},
+		},
+		{
+			name:       "certificate over HTTP",
+			path:       "/ok",
+			assertions: []Assertion{{Type: "cert_expiry", Value: "7"}},
+			want:       want{code: 200, kind: KindAssertion, err: "expected certificate valid for at least 7 days, got no TLS certificate"},
+		},
+		{
+			name:       "certificate over HTTPS",
+			https:      true,
+			path:       "/ok",
+			assertions: []Assertion{{Type: "cert_expiry", Value: "3650"}}, // httptest's is valid until 2084
+			want:       want{ok: true, code: 200},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			var srv *httptest.Server
+			if tt.https {
+				srv = serveTLS(t, health())
+			} else {
+				srv = serve(t, health(), nil)
+			}
+			req := tt.req
+			req.URL = srv.URL + tt.path
+			req.Timeout = 10 * time.Second
+			req.Assertions = assertions(t, tt.assertions...)
+
+			got := h.Check(t.Context(), req)
+
+			if got.OK != tt.want.ok || got.StatusCode != tt.want.code || got.ErrorKind != tt.want.kind ||
+				got.Error != tt.want.err || got.Degraded {
+				t.Errorf("got OK %v, degraded %v, status %d, kind %q, error %q;\nwant OK %v, status %d, kind %q, error %q",
+					got.OK, got.Degraded, got.StatusCode, got.ErrorKind, got.Error,
+					tt.want.ok, tt.want.code, tt.want.kind, tt.want.err)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckDegraded(t *testing.T) {
+	t.Parallel()
+
+	const delay = 50 * time.Millisecond
+	tests := []struct {
+		name       string
+		assertions []Assertion
+		wantOK     bool
+		wantKind   Kind
+		wantErr    string // "%d" is the check's latency in milliseconds
+	}{
+		{
+			name:       "too slow",
+			assertions: []Assertion{{Type: "response_time", Value: "20"}},
+			wantOK:     true,
+			wantErr:    "expected response time below 20 ms, got %d ms",
+		},
+		{
+			name:       "too slow, and the other assertions hold",
+			assertions: []Assertion{{Type: "response_time", Value: "20"}, jsonIs("$.checks.db", "ok")},
+			wantOK:     true,
+			wantErr:    "expected response time below 20 ms, got %d ms",
+		},
+		{
+			name:       "too slow, and another assertion fails",
+			assertions: []Assertion{{Type: "response_time", Value: "20"}, jsonIs("$.status", "ok")},
+			wantKind:   KindAssertion,
+			wantErr:    `expected $.status == "ok", got "degraded"`,
+		},
+		{
+			name:       "fast enough",
+			assertions: []Assertion{{Type: "response_time", Value: "10000"}},
+			wantOK:     true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				time.Sleep(delay)
+				health().ServeHTTP(w, r)
+			}), nil)
+			req := HTTPRequest{URL: srv.URL + "/health", Timeout: 10 * time.Second, Assertions: assertions(t, tt.assertions...)}
+
+			got := h.Check(t.Context(), req)
+
+			wantErr := tt.wantErr
+			if strings.Contains(wantErr, "%d") {
+				wantErr = fmt.Sprintf(wantErr, got.Latency.Milliseconds())
+			}
+			wantDegraded := tt.wantOK && wantErr != ""
+			if got.OK != tt.wantOK || got.Degraded != wantDegraded || got.ErrorKind != tt.wantKind || got.Error != wantErr {
+				t.Errorf("got OK %v, degraded %v, kind %q, error %q; want OK %v, degraded %v, kind %q, error %q",
+					got.OK, got.Degraded, got.ErrorKind, got.Error, tt.wantOK, wantDegraded, tt.wantKind, wantErr)
+			}
+			if got.Latency < delay {
+				t.Errorf("latency %v, shorter than the server's delay %v", got.Latency, delay)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckAuth(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name    string
+		req     HTTPRequest
+		want    string // the Authorization header the server saw
+		wantErr string // when the check cannot run
+	}{
+		{
+			name: "basic auth",
+			req:  HTTPRequest{BasicAuth: &BasicAuth{Username: "monitor", Password: "s3cret:1"}},
+			want: "Basic bW9uaXRvcjpzM2NyZXQ6MQ==",
+		},
+		{name: "bearer token", req: HTTPRequest{BearerToken: "tok.en"}, want: "Bearer tok.en"},
+		{
+			name: "header over bearer token",
+			req:  HTTPRequest{BearerToken: "tok.en", Headers: map[string]string{"authorization": "Token abc"}},
+			want: "Token abc",
+		},
+		{
+			name: "header over basic auth",
+			req:  HTTPRequest{BasicAuth: &BasicAuth{Username: "u"}, Headers: map[string]string{"Authorization": "Token abc"}},
+			want: "Token abc",
+		},
+		{
+			name:    "basic auth and bearer token",
+			req:     HTTPRequest{BasicAuth: &BasicAuth{Username: "u"}, BearerToken: "t"},
+			wantErr: "set basic auth or a bearer token, not both",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			seen := make(chan string, 1)
+			srv := serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				seen <- r.Header.Get("Authorization")
+			}), nil)
+			req := tt.req
+			req.URL = srv.URL
+			req.Timeout = 10 * time.Second
+
+			got := h.Check(t.Context(), req)
+
+			if tt.wantErr != "" {
+				if got.ErrorKind != KindInvalid || got.Error != tt.wantErr {
+					t.Errorf("got kind %q, error %q; want %q, %q", got.ErrorKind, got.Error, KindInvalid, tt.wantErr)
+				}
+				return
+			}
+			if !got.OK {
+				t.Fatalf("check failed: %s %s", got.ErrorKind, got.Error)
+			}
+			if s := <-seen; s != tt.want {
+				t.Errorf("server saw Authorization %q, want %q", s, tt.want)
+			}
+		})
+	}
+}
+
+// clientCert returns a self-signed client certificate named cn, and its
+// parsed form.
+func clientCert(t *testing.T, cn string) (tls.Certificate, *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: cn},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, leaf
+}
+
+func TestHTTPCheckClientCert(t *testing.T) {
+	t.Parallel()
+
+	trusted, leaf := clientCert(t, "pinguin-client")
+	stranger, _ := clientCert(t, "stranger")
+	tests := []struct {
+		name     string
+		cert     *tls.Certificate
+		wantSeen string // the client certificate's name the server saw; "": the check fails
+	}{
+		{name: "trusted certificate", cert: &trusted, wantSeen: "pinguin-client"},
+		{name: "no certificate"},
+		{name: "untrusted certificate", cert: &stranger},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			pool := x509.NewCertPool()
+			pool.AddCert(leaf)
+			seen := make(chan string, 1)
+			srv := serve(t, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				seen <- r.TLS.PeerCertificates[0].Subject.CommonName
+			}), &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool})
+
+			got := h.Check(t.Context(), HTTPRequest{URL: srv.URL, Timeout: 10 * time.Second, ClientCert: tt.cert})
+
+			if tt.wantSeen == "" {
+				if got.OK || got.ErrorKind != KindTLS {
+					t.Errorf("got OK %v, kind %q (%s); want kind %q", got.OK, got.ErrorKind, got.Error, KindTLS)
+				}
+				return
+			}
+			if !got.OK {
+				t.Fatalf("check failed: %s %s", got.ErrorKind, got.Error)
+			}
+			if s := <-seen; s != tt.wantSeen {
+				t.Errorf("server saw client certificate %q, want %q", s, tt.wantSeen)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckProxy(t *testing.T) {
+	t.Parallel()
+
+	type seen struct{ uri, auth string }
+	tests := []struct {
+		name string
+		// guard, when not nil, is the checker's; the proxy is let through
+		// it when allowProxy is set.
+		guard      *Guard
+		allowProxy bool
+		target     string
+		proxy      func(proxyURL string) string
+		want       Result // OK, ErrorKind and Error compared
+		wantSeen   *seen
+	}{
+		{
+			name:     "HTTP through the proxy",
+			target:   "http://target.test/health",
+			want:     Result{OK: true},
+			wantSeen: &seen{uri: "http://target.test/health"},
+		},
+		{
+			name:     "proxy with credentials",
+			target:   "http://target.test/",
+			proxy:    func(u string) string { return strings.Replace(u, "http://", "http://user:pa%20ss@", 1) },
+			want:     Result{OK: true},
+			wantSeen: &seen{uri: "http://target.test/", auth: "Basic dXNlcjpwYSBzcw=="},
+		},
+		{
+			name:   "guard vets the proxy",
+			guard:  NewGuard(true),
+			target: "http://target.test/",
+			want:   Result{ErrorKind: KindBlocked, Error: "blocked target: 127.0.0.1 is a loopback address"},
+		},
+		{
+			name:       "guard vets the proxy, not the target the proxy reaches",
+			guard:      NewGuard(true),
+			allowProxy: true,
+			target:     "http://10.0.0.1/",
+			want:       Result{OK: true},
+			wantSeen:   &seen{uri: "http://10.0.0.1/"},
+		},
+		{
+			name:   "SOCKS proxy",
+			target: "http://target.test/",
+			proxy:  func(u string) string { return strings.Replace(u, "http://", "socks5://", 1) },
+			want:   Result{ErrorKind: KindInvalid, Error: `proxy URL "socks5://127.0.0.1:*" must start with http:// or https://`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			seenc := make(chan seen, 1)
+			proxy := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				seenc <- seen{uri: r.RequestURI, auth: r.Header.Get("Proxy-Authorization")}
+				io.WriteString(w, `{"via":"proxy"}`)
+			}), nil)
+			if tt.allowProxy {
+				tt.guard.allowForTest(addrPort(t, proxy))
+			}
+			h := guarded(t, tt.guard)
+			proxyURL := proxy.URL
+			if tt.proxy != nil {
+				proxyURL = tt.proxy(proxyURL)
+			}
+			u, err := url.Parse(proxyURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := HTTPRequest{URL: tt.target, Timeout: 10 * time.Second, ProxyURL: u}
+			if tt.want.OK {
+				req.Assertions = assertions(t, jsonIs("via", "proxy"))
+			}
+
+			got := h.Check(t.Context(), req)
+
+			wantErr := strings.Replace(tt.want.Error, "*", strings.TrimPrefix(proxy.URL, "http://127.0.0.1:"), 1)
+			if got.OK != tt.want.OK || got.ErrorKind != tt.want.ErrorKind || got.Error != wantErr {
+				t.Errorf("got OK %v, kind %q, error %q; want OK %v, kind %q, error %q",
+					got.OK, got.ErrorKind, got.Error, tt.want.OK, tt.want.ErrorKind, wantErr)
+			}
+			select {
+			case s := <-seenc:
+				if tt.wantSeen == nil || s != *tt.wantSeen {
+					t.Errorf("proxy saw %+v, want %+v", s, tt.wantSeen)
+				}
+			default:
+				if tt.wantSeen != nil {
+					t.Errorf("proxy saw nothing, want %+v", *tt.wantSeen)
+				}
+			}
+		})
+	}
+}
+
+// serveIPv6 starts a test server on [::1], or skips the test where there is
+// no IPv6 loopback.
+func serveIPv6(t *testing.T, handler http.Handler) *httptest.Server {
+	t.Helper()
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestHTTPCheckIPVersion(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name     string
+		ipv6     bool // the server listens on [::1], not 127.0.0.1
+		version  string
+		wantKind Kind
+		wantErr  string
+	}{
+		{name: "IPv4 to an IPv4 address", version: "4"},
+		{name: "IPv6 to an IPv4 address", version: "6", wantKind: KindConnection, wantErr: "127.0.0.1 is not an IPv6 address"},
+		{name: "either to an IPv4 address"},
+		{name: "IPv6 to an IPv6 address", ipv6: true, version: "6"},
+		{name: "IPv4 to an IPv6 address", ipv6: true, version: "4", wantKind: KindConnection, wantErr: "::1 is not an IPv4 address"},
+		{name: "unknown version", version: "5", wantKind: KindInvalid, wantErr: `IP version "5" must be 4 or 6`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			var srv *httptest.Server
+			if tt.ipv6 {
+				srv = serveIPv6(t, site())
+			} else {
+				srv = serve(t, site(), nil)
+			}
+
+			got := h.Check(t.Context(), HTTPRequest{URL: srv.URL + "/ok", Timeout: 10 * time.Second, IPVersion: tt.version})
+
+			if got.OK != (tt.wantKind == KindNone) || got.ErrorKind != tt.wantKind || got.Error != tt.wantErr {
+				t.Errorf("got OK %v, kind %q, error %q; want kind %q, error %q",
+					got.OK, got.ErrorKind, got.Error, tt.wantKind, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestHTTPCheckCertExpiry(t *testing.T) {
+	t.Parallel()
+
+	expired := expiredCert(t)
+	expiredLeaf, err := x509.ParseCertificate(expired.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		target func(t *testing.T) (url string, want time.Time)
+	}{
+		{
+			name: "HTTPS",
+			target: func(t *testing.T) (string, time.Time) {
+				srv := serveTLS(t, site())
+				return srv.URL + "/ok", srv.Certificate().NotAfter
+			},
+		},
+		{
+			name: "HTTPS with an unexpected status",
+			target: func(t *testing.T) (string, time.Time) {
+				srv := serveTLS(t, site())
+				return srv.URL + "/status/500", srv.Certificate().NotAfter
+			},
+		},
+		{
+			name: "expired certificate not verified",
+			target: func(t *testing.T) (string, time.Time) {
+				srv := serve(t, site(), &tls.Config{Certificates: []tls.Certificate{expired}})
+				return srv.URL + "/ok", expiredLeaf.NotAfter
+			},
+		},
+		{
+			name: "HTTP",
+			target: func(t *testing.T) (string, time.Time) {
+				return serve(t, site(), nil).URL + "/ok", time.Time{}
+			},
+		},
+		{
+			name: "redirected from HTTP to HTTPS: the last hop's",
+			target: func(t *testing.T) (string, time.Time) {
+				secure := serveTLS(t, site())
+				return serve(t, http.RedirectHandler(secure.URL+"/ok", http.StatusFound), nil).URL, secure.Certificate().NotAfter
+			},
+		},
+		{
+			name: "redirected from HTTPS to HTTP: none",
+			target: func(t *testing.T) (string, time.Time) {
+				plain := serve(t, site(), nil)
+				return serveTLS(t, http.RedirectHandler(plain.URL+"/ok", http.StatusFound)).URL, time.Time{}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t)
+			target, want := tt.target(t)
+
+			got := h.Check(t.Context(), HTTPRequest{URL: target, Timeout: 10 * time.Second, FollowRedirects: true})
+
+			if got.StatusCode == 0 {
+				t.Fatalf("no response: %s %s", got.ErrorKind, got.Error)
+			}
+			if !got.CertExpiry.Equal(want) {
+				t.Errorf("CertExpiry %v, want %v", got.CertExpiry, want)
+			}
+		})
+	}
+}
+
+// A body kept for assertions is cut at MaxBodyBytes like one thrown away:
+// the server sends a JSON document padded to exactly MaxBodyBytes, then
+// garbage for as long as it is read.
+func TestHTTPCheckJSONBodyLimit(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	written := make(chan int64, 1)
+	srv := serve(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		doc := `{"status":"ok"}`
+		n, _ := io.WriteString(w, doc+strings.Repeat(" ", MaxBodyBytes-len(doc)))
+		total := int64(n)
+		defer func() { written <- total }()
+		garbage := []byte(strings.Repeat("garbage ", 4<<10))
+		for {
+			n, err := w.Write(garbage)
+			total += int64(n)
+			if err != nil {
+				return
+			}
+		}
+	}), nil)
+	req := HTTPRequest{URL: srv.URL, Timeout: time.Minute, Assertions: assertions(t, jsonIs("$.status", "ok"))}
+
+	got := h.Check(t.Context(), req)
+
+	if !got.OK {
+		t.Fatalf("check failed: %s %s", got.ErrorKind, got.Error)
+	}
+	select {
+	case n := <-written:
+		if n < MaxBodyBytes || n > 64*MaxBodyBytes {
+			t.Errorf("server wrote %d bytes before the check hung up; want %d plus buffers", n, MaxBodyBytes)
+		}
+	case <-time.After(slack):
+		t.Fatal("server still writing: the check did not close the connection")
+	}
+}
+
+func TestBufferBody(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		size int64 // -1: endless
+		hint int64 // the length announced
+		want int64
+	}{
+		{name: "empty", size: 0, hint: -1, want: 0},
+		{name: "small", size: 10, hint: 10, want: 10},
+		{name: "length unknown", size: 10, hint: -1, want: 10},
+		{name: "length understated", size: 1000, hint: 10, want: 1000},
+		{name: "exactly the limit", size: MaxBodyBytes, hint: MaxBodyBytes, want: MaxBodyBytes},
+		{name: "over the limit", size: MaxBodyBytes + 1, hint: MaxBodyBytes + 1, want: MaxBodyBytes},
+		{name: "endless", size: -1, hint: 1 << 40, want: MaxBodyBytes},
+		{name: "endless, length unknown", size: -1, hint: -1, want: MaxBodyBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src := &countingReader{}
+			var body io.Reader = src
+			if tt.size >= 0 {
+				body = io.LimitReader(src, tt.size)
+			}
+
+			b, err := bufferBody(body, tt.hint)
+
+			if err != nil || int64(len(b)) != tt.want || src.n != tt.want {
+				t.Errorf("kept %d bytes (%d read from the body), err %v; want %d", len(b), src.n, err, tt.want)
+			}
+			if cap(b) > MaxBodyBytes {
+				t.Errorf("buffer of %d bytes for at most %d", cap(b), MaxBodyBytes)
+			}
 		})
 	}
 }
