@@ -1697,12 +1697,16 @@ func TestHTTPCheckProxyConnect(t *testing.T) {
 			return
 		}
 		defer up.Close()
-		w.WriteHeader(http.StatusOK)
+		// Hijack first and answer on the raw connection: a 200 written
+		// through the ResponseWriter may still sit in its buffer.
 		down, _, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			return
 		}
 		defer down.Close()
+		if _, err := io.WriteString(down, "HTTP/1.1 200 Connection established\r\n\r\n"); err != nil {
+			return
+		}
 		wg.Go(func() {
 			io.Copy(up, down)
 			up.Close()
