@@ -28,6 +28,7 @@ type checkJSON struct {
 	Worker     string     `json:"worker"`
 	Degraded   bool       `json:"degraded"`
 	CertExpiry *time.Time `json:"cert_expires_at"`
+	Detail     *string    `json:"detail"`
 }
 
 // round rounds v to places decimals.
@@ -136,7 +137,7 @@ func (s *Server) listChecks(w http.ResponseWriter, r *http.Request) {
 			Phases: phasesJSON{DNS: optional(res.DNSMS), Connect: optional(res.ConnectMS),
 				TLS: optional(res.TLSMS), TTFB: optional(res.TTFBMS)},
 			ErrorKind: nonEmpty(res.ErrorKind), Error: nonEmpty(res.Error), Worker: res.Worker,
-			Degraded: res.Degraded,
+			Degraded: res.Degraded, Detail: nonEmpty(res.Detail),
 		}
 		if !res.CertExpiry.IsZero() {
 			c.CertExpiry = utc(res.CertExpiry)

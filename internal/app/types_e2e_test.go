@@ -104,6 +104,10 @@ func TestDNSMonitor(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Shutdown() })
 	id := s.createMonitor(fmt.Sprintf(`{"name":"dns","type":"dns","host":"svc.pinguin.test","record_type":"A","resolver":"%s","expected_values":["192.0.2.10"],"interval_seconds":1,"timeout_ms":500}`, pc.LocalAddr()))
 	waitStatus(s, id, "up")
+	_, checks := s.call("GET", "/api/v1/monitors/"+id+"/checks?limit=1", "")
+	if c := checks["checks"].([]any)[0].(map[string]any); !strings.Contains(fmt.Sprint(c["detail"]), "192.0.2.10") {
+		t.Fatalf("check detail = %v", c["detail"])
+	}
 	answer.Store("192.0.2.99")
 	m := waitStatus(s, id, "down")
 	if !strings.Contains(m["last_error"].(string), "192.0.2.99") {
@@ -191,4 +195,24 @@ func waitStatus(s *stack, id, want string) map[string]any {
 		return m["status"] == want
 	}, "monitor %s %s (last: %v, %v)", id, want, m["status"], m["last_error"])
 	return m
+}
+
+// TestICMPMonitor pings this machine. Where the process may not ping at all,
+// the check must say so clearly instead of timing out.
+func TestICMPMonitor(t *testing.T) {
+	s := newStack(t)
+	s.startScheduler()
+	s.startWorker()
+	id := s.createMonitor(`{"name":"loopback","type":"icmp","host":"127.0.0.1","packets":2,"interval_seconds":1,"timeout_ms":900}`)
+	var m map[string]any
+	testenv.Eventually(t, wait, func() bool {
+		_, m = s.call("GET", "/api/v1/monitors/"+id, "")
+		return m["status"] == "up" || (m["status"] == "down" && strings.Contains(fmt.Sprint(m["last_error"]), "ICMP is not permitted"))
+	}, "icmp monitor checked (last: %v %v)", m["status"], m["last_error"])
+	if m["status"] == "up" {
+		_, checks := s.call("GET", "/api/v1/monitors/"+id+"/checks?limit=1", "")
+		if c := checks["checks"].([]any)[0].(map[string]any); !strings.HasPrefix(fmt.Sprint(c["detail"]), "2 of 2 received, round trip") {
+			t.Fatalf("check detail = %v", c["detail"])
+		}
+	}
 }

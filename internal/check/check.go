@@ -49,6 +49,9 @@ type Result struct {
 	Phases     Phases
 	ErrorKind  Kind
 	Error      string // the underlying message, empty when OK and not degraded
+	// Detail holds the figures of a check that the other fields lack, for
+	// people to read: ICMP packets received and round trips, the DNS answer.
+	Detail string
 	// CertExpiry is the leaf certificate's NotAfter for checks that made a
 	// TLS connection; zero otherwise.
 	CertExpiry time.Time

@@ -172,7 +172,9 @@ func (d *DNS) Check(ctx context.Context, req DNSRequest) Result {
 		}
 		return result(KindMismatch, "expected "+which+" of "+valueList(qtype, req.Expected)+", got "+valueList(qtype, values))
 	}
-	return result(KindNone, "")
+	res := result(KindNone, "")
+	res.Detail = typ + " " + valueList(qtype, values)
+	return res
 }
 
 // query asks server m by deadline, over UDP and then, when the answer was

@@ -196,6 +196,8 @@ func pingVerdict(packets int, stats *probing.Statistics, sendErr error) ICMPResu
 	if res.Received > 0 {
 		res.MinRTT, res.AvgRTT, res.MaxRTT = stats.MinRtt, stats.AvgRtt, stats.MaxRtt
 		res.Latency = stats.AvgRtt
+		res.Detail = fmt.Sprintf("%d of %d received, round trip min/avg/max %.3f/%.3f/%.3f ms", res.Received, packets,
+			msFloat(res.MinRTT), msFloat(res.AvgRTT), msFloat(res.MaxRTT))
 	}
 	lost := max(packets-res.Received, 0)
 	res.OK = res.Received > 0
@@ -274,3 +276,5 @@ func pingAddr(ctx context.Context, host, network string) (addr netip.Addr, resol
 	}
 	return addrs[0], true, nil
 }
+
+func msFloat(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -239,7 +239,7 @@ func TestPingVerdict(t *testing.T) {
 			name:  "all replies",
 			stats: probing.Statistics{PacketsSent: 3, PacketsRecv: 3, MinRtt: 1 * time.Millisecond, AvgRtt: 2 * time.Millisecond, MaxRtt: 3 * time.Millisecond},
 			want: ICMPResult{
-				Result: Result{OK: true, Latency: 2 * time.Millisecond},
+				Result: Result{OK: true, Latency: 2 * time.Millisecond, Detail: "3 of 3 received, round trip min/avg/max 1.000/2.000/3.000 ms"},
 				Sent:   3, Received: 3, MinRTT: time.Millisecond, AvgRTT: 2 * time.Millisecond, MaxRTT: 3 * time.Millisecond,
 			},
 		},
@@ -247,8 +247,9 @@ func TestPingVerdict(t *testing.T) {
 			name:  "some lost",
 			stats: probing.Statistics{PacketsSent: 3, PacketsRecv: 2, MinRtt: 1 * time.Millisecond, AvgRtt: 2 * time.Millisecond, MaxRtt: 3 * time.Millisecond},
 			want: ICMPResult{
-				Result: Result{OK: true, Degraded: true, Latency: 2 * time.Millisecond, Error: "1 of 3 packets lost"},
-				Sent:   3, Received: 2, MinRTT: time.Millisecond, AvgRTT: 2 * time.Millisecond, MaxRTT: 3 * time.Millisecond,
+				Result: Result{OK: true, Degraded: true, Latency: 2 * time.Millisecond, Error: "1 of 3 packets lost",
+					Detail: "2 of 3 received, round trip min/avg/max 1.000/2.000/3.000 ms"},
+				Sent: 3, Received: 2, MinRTT: time.Millisecond, AvgRTT: 2 * time.Millisecond, MaxRTT: 3 * time.Millisecond,
 			},
 		},
 		{

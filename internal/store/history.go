@@ -18,7 +18,7 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 	rows, err := s.pool.Query(ctx, `
 		SELECT time, ok, coalesce(status_code, 0), latency_ms, coalesce(dns_ms, 0), coalesce(connect_ms, 0),
 			coalesce(tls_ms, 0), coalesce(ttfb_ms, 0), coalesce(error_kind, ''), coalesce(error, ''), worker,
-			degraded, cert_expires_at
+			degraded, cert_expires_at, coalesce(detail, '')
 		FROM check_results
 		WHERE monitor_id = @id AND time >= @from AND time < @before
 		ORDER BY time DESC
@@ -33,7 +33,7 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 		var lat, dns, conn, tls, ttfb float32
 		var certExpiry *time.Time
 		err := r.Scan(&res.Time, &res.OK, &code, &lat, &dns, &conn, &tls, &ttfb, &res.ErrorKind, &res.Error, &res.Worker,
-			&res.Degraded, &certExpiry)
+			&res.Degraded, &certExpiry, &res.Detail)
 		if certExpiry != nil {
 			res.CertExpiry = *certExpiry
 		}

@@ -30,10 +30,11 @@ type Result struct {
 	Worker     string
 	Degraded   bool      // succeeded but not healthy (OK is true)
 	CertExpiry time.Time // the leaf certificate's expiry; zero without TLS
+	Detail     string    // figures for people: ICMP round trips, the DNS answer
 }
 
 var resultColumns = []string{"time", "monitor_id", "ok", "status_code", "latency_ms",
-	"dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "error_kind", "error", "worker", "degraded", "cert_expires_at"}
+	"dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "error_kind", "error", "worker", "degraded", "cert_expires_at", "detail"}
 
 func nullTime(t time.Time) any {
 	if t.IsZero() {
@@ -77,7 +78,7 @@ func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State
 					return []any{r.Time, r.MonitorID, r.OK, code, float32(r.LatencyMS),
 						nullPositive(r.DNSMS), nullPositive(r.ConnectMS), nullPositive(r.TLSMS),
 						nullPositive(r.TTFBMS), nullString(r.ErrorKind), nullString(r.Error), r.Worker,
-						r.Degraded, nullTime(r.CertExpiry)}, nil
+						r.Degraded, nullTime(r.CertExpiry), nullString(r.Detail)}, nil
 				}))
 			if err != nil {
 				return fmt.Errorf("copy check results: %w", err)

@@ -230,7 +230,7 @@ func (w *Worker) check(ctx context.Context, j schedule.Job, t *target) {
 		LatencyMS: ms(res.Latency), DNSMS: ms(res.Phases.DNS), ConnectMS: ms(res.Phases.Connect),
 		TLSMS: ms(res.Phases.TLS), TTFBMS: ms(res.Phases.TTFB),
 		ErrorKind: string(res.ErrorKind), Error: res.Error, Worker: w.cfg.ID,
-		Degraded: res.OK && res.Degraded, CertExpiry: res.CertExpiry,
+		Degraded: res.OK && res.Degraded, CertExpiry: res.CertExpiry, Detail: res.Detail,
 	}})
 }
 
