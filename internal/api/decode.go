@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/pinguin-dev/pinguin/internal/check"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 )
 
@@ -40,7 +41,7 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, problem(http.StatusBadRequest, "The body is empty; send a JSON object.")
 	}
-	if depth(body) > maxDepth {
+	if check.JSONDepth(body) > maxDepth {
 		return nil, problem(http.StatusBadRequest, fmt.Sprintf("The body is nested deeper than %d levels.", maxDepth))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -68,28 +69,6 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 
 // maxDepth bounds how deeply a request body may nest objects and arrays.
 const maxDepth = 16
-
-// depth returns how deeply body nests objects and arrays, outside strings.
-func depth(body []byte) int {
-	deepest, level, inString, escaped := 0, 0, false, false
-	for _, c := range body {
-		switch {
-		case escaped:
-			escaped = false
-		case inString:
-			escaped = c == '\\'
-			inString = c != '"'
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			level++
-			deepest = max(deepest, level)
-		case c == '}' || c == ']':
-			level--
-		}
-	}
-	return deepest
-}
 
 // decodePatch turns a JSON object into a monitor.Patch, naming every field
 // that is unknown, null or of the wrong type.

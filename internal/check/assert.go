@@ -593,8 +593,21 @@ func validHeaderName(name string) bool {
 // "" when it is.
 func jsonProblem(body []byte) string {
 	// Nesting first: gjson's validation recurses once per level.
-	depth, inString, escaped := 0, false, false
-	for _, ch := range body {
+	if JSONDepth(body) > maxJSONDepth {
+		return "JSON nested deeper than " + strconv.Itoa(maxJSONDepth) + " levels"
+	}
+	if !gjson.ValidBytes(body) {
+		return "not JSON"
+	}
+	return ""
+}
+
+// JSONDepth returns how deeply b nests arrays and objects, counting only
+// brackets outside strings; b need not be valid JSON. It is cheap and
+// iterative, so it can vet untrusted input before a recursive parser sees it.
+func JSONDepth(b []byte) int {
+	deepest, depth, inString, escaped := 0, 0, false, false
+	for _, ch := range b {
 		switch {
 		case inString:
 			switch {
@@ -608,17 +621,13 @@ func jsonProblem(body []byte) string {
 		case ch == '"':
 			inString = true
 		case ch == '[' || ch == '{':
-			if depth++; depth > maxJSONDepth {
-				return "JSON nested deeper than " + strconv.Itoa(maxJSONDepth) + " levels"
-			}
+			depth++
+			deepest = max(deepest, depth)
 		case ch == ']' || ch == '}':
 			depth--
 		}
 	}
-	if !gjson.ValidBytes(body) {
-		return "not JSON"
-	}
-	return ""
+	return deepest
 }
 
 // valueString is a JSON value as a json_path assertion compares it: a

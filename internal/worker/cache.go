@@ -34,14 +34,25 @@ type Probers struct {
 }
 
 // target is a monitor's configuration, ready to check: run is the check of
-// its type with its request built once, when the monitor was loaded.
+// its type with its request built once, when the monitor was loaded. It
+// keeps no more of the monitor than the job loop needs: a worker holds one
+// per monitor it has seen.
 type target struct {
-	monitor monitor.Monitor
-	run     func(ctx context.Context) check.Result
+	enabled bool
+	// cron is set for heartbeat monitors with a cron schedule, whose next
+	// deadline the worker sets after a missed one.
+	cron *monitor.Monitor
+	// heartbeat jobs are missed deadlines: never dropped as stale.
+	heartbeat bool
+	run       func(ctx context.Context) check.Result
 }
 
 func newTarget(m monitor.Monitor, p *Probers) *target {
-	t := &target{monitor: m}
+	t := &target{enabled: m.Enabled, heartbeat: m.Type == monitor.TypeHeartbeat}
+	if t.heartbeat && m.Cron != "" {
+		t.cron = &monitor.Monitor{ID: m.ID, IntervalSeconds: m.IntervalSeconds, Cron: m.Cron,
+			TimeZone: m.TimeZone, GraceSeconds: m.GraceSeconds}
+	}
 	timeout := m.Timeout()
 	switch m.Type {
 	case monitor.TypeTCP:

@@ -191,7 +191,7 @@ func (w *Worker) run(ctx context.Context, jobs []schedule.Job, slots chan struct
 	for _, j := range jobs {
 		t := targets[j.MonitorID]
 		switch {
-		case now.Sub(j.Due) > j.Interval && (t == nil || t.monitor.Type != monitor.TypeHeartbeat):
+		case now.Sub(j.Due) > j.Interval && (t == nil || !t.heartbeat):
 			// Picked up more than one interval late: running it would only
 			// add to the backlog (invariant 3). Not so a heartbeat's job: it
 			// is a missed deadline, which is news however late.
@@ -200,7 +200,7 @@ func (w *Worker) run(ctx context.Context, jobs []schedule.Job, slots chan struct
 		case t == nil:
 			w.metrics.skippedJobs.WithLabelValues(missing).Inc()
 			continue
-		case !t.monitor.Enabled:
+		case !t.enabled:
 			w.metrics.skippedJobs.WithLabelValues("paused").Inc()
 			continue
 		}
@@ -221,8 +221,8 @@ func (w *Worker) check(ctx context.Context, j schedule.Job, t *target) {
 	res := t.run(context.WithoutCancel(ctx))
 	w.metrics.inFlight.Dec()
 	w.metrics.checks.WithLabelValues(outcome(res.OK)).Inc()
-	if t.monitor.Type == monitor.TypeHeartbeat && t.monitor.Cron != "" {
-		w.nextCronDeadline(context.WithoutCancel(ctx), j, &t.monitor)
+	if t.cron != nil {
+		w.nextCronDeadline(context.WithoutCancel(ctx), j, t.cron)
 	}
 	w.metrics.checkDuration.Observe(res.Latency.Seconds())
 	w.batcher.add(item{due: j.Due, result: store.Result{
