@@ -216,3 +216,27 @@ func TestICMPMonitor(t *testing.T) {
 		}
 	}
 }
+
+// TestCronHeartbeat runs a heartbeat on a cron schedule ("@every 2s", so
+// the test need not wait for whole minutes): missed deadlines are reported
+// one after another, each at the schedule's next time, and a ping brings
+// the monitor back up.
+func TestCronHeartbeat(t *testing.T) {
+	s := newStack(t)
+	s.startScheduler()
+	s.startWorker()
+	_, m := s.call("POST", "/api/v1/monitors", `{"name":"cron","type":"heartbeat","cron":"@every 2s","grace_seconds":1}`)
+	id, pingURL := m["id"].(string), m["ping_url"].(string)
+	m = waitStatus(s, id, "down")
+	if !strings.HasPrefix(fmt.Sprint(m["last_error"]), "no ping within") {
+		t.Fatalf("last_error = %v", m["last_error"])
+	}
+	// The deadlines go on: a second missed one is recorded too.
+	testenv.Eventually(t, wait, func() bool { return s.countRows(id) >= 2 }, "two missed deadlines recorded")
+	res, err := http.Get(s.base + pingURL[strings.Index(pingURL, "/ping/"):])
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("ping: %v %v", res, err)
+	}
+	res.Body.Close()
+	waitStatus(s, id, "up")
+}
