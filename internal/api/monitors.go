@@ -264,7 +264,7 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	updated, err := s.store.UpdateMonitor(r.Context(), id, func(m *monitor.Monitor) error {
-		if patch.Type != nil && *patch.Type != m.Type {
+		if patch.Type != nil && strings.ToLower(strings.TrimSpace(*patch.Type)) != m.Type {
 			return invalid("type", "cannot be changed; create a new monitor of the other type")
 		}
 		patch.KeepMasked(m)
