@@ -33,7 +33,7 @@ func NewScheduler(ctx context.Context, cfg config.Scheduler, logger *slog.Logger
 		ResultsRetention: cfg.ResultsRetention, RollupsRetention: cfg.RollupsRetention,
 	}, conns.sched, conns.store, reg, logger, nil)
 	if cfg.AdminAddr != "" {
-		s.admin = server.NewHTTP(cfg.AdminAddr, server.Probes(reg, ready(conns)), logger)
+		s.admin = server.NewHTTP(cfg.AdminAddr, server.WithProfiles(server.Probes(reg, ready(conns))), logger)
 	}
 	return s, nil
 }

@@ -41,7 +41,7 @@ func NewWorker(ctx context.Context, cfg config.Worker, logger *slog.Logger) (*Wo
 		ConfigSweepInterval: cfg.ConfigSweepInterval, ShutdownTimeout: cfg.ShutdownTimeout,
 	}, conns.sched, conns.store, probers, reg, logger, nil)
 	if cfg.AdminAddr != "" {
-		w.admin = server.NewHTTP(cfg.AdminAddr, server.Probes(reg, ready(conns)), logger)
+		w.admin = server.NewHTTP(cfg.AdminAddr, server.WithProfiles(server.Probes(reg, ready(conns))), logger)
 	}
 	return w, nil
 }
