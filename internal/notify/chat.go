@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // chatProviders are the webhook and chat providers.
@@ -24,15 +21,6 @@ var chatProviders = map[string]factory{
 	"telegram": newTelegram,
 	"ntfy":     newNtfy,
 }
-
-// chatUserAgent identifies Pinguin to the providers.
-const chatUserAgent = "Pinguin"
-
-// chatErrorBodyLimit is how much of a failed answer a DeliveryError keeps.
-const chatErrorBodyLimit = 300
-
-// chatAnswerLimit caps how much of an answer is read at all.
-const chatAnswerLimit = 64 << 10
 
 // chatURL reads the URL in m[key] (section is "settings" or "secrets", for
 // the error's field name). It must be absolute with a host; httpsOnly
@@ -80,67 +68,15 @@ func chatRequired(m map[string]string, section, key string) (string, error) {
 // URL is left out of them because it often holds the secret (Slack and
 // Discord webhook URLs, Telegram bot tokens).
 func chatPost(ctx context.Context, client *http.Client, provider, target string, body []byte, header http.Header) ([]byte, error) {
-	if client == nil {
-		client = http.DefaultClient
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return nil, &DeliveryError{Err: fmt.Errorf("build %s request: %w", provider, chatStripURL(err))}
+		return nil, &DeliveryError{Err: fmt.Errorf("build %s request: %w", provider, withoutURL(err))}
 	}
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", chatUserAgent)
-
-	resp, err := client.Do(req)
-	if err != nil {
-		// Network errors and timeouts may pass; so may a cancelled
-		// context, whose delivery the outbox tries again.
-		return nil, &DeliveryError{Retryable: true, Err: fmt.Errorf("post %s message: %w", provider, chatStripURL(err))}
-	}
-	defer resp.Body.Close()
-	// A read error leaves what was read: a 2xx is delivered all the same,
-	// and trying again would only send the message twice.
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, chatAnswerLimit))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &DeliveryError{
-			Status:    resp.StatusCode,
-			Body:      chatErrorBody(answer),
-			Retryable: chatRetryable(resp.StatusCode),
-			Err:       fmt.Errorf("%s answered %s", provider, resp.Status),
-		}
-	}
-	return answer, nil
-}
-
-// chatRetryable tells whether a failed status may pass later: server
-// errors, rate limits and request timeouts; other 4xx mean the channel's
-// configuration is wrong.
-func chatRetryable(status int) bool {
-	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
-}
-
-// chatStripURL drops the *url.Error wrapper, whose message holds the
-// request URL and so possibly a secret.
-func chatStripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// chatErrorBody is the start of an answer, trimmed and valid UTF-8.
-func chatErrorBody(b []byte) string {
-	if len(b) > chatErrorBodyLimit {
-		b = b[:chatErrorBodyLimit]
-		// Do not cut a rune in two.
-		for len(b) > 0 && !utf8.Valid(b) {
-			b = b[:len(b)-1]
-		}
-	}
-	return strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+	return send(client, req, provider)
 }
 
 // chatJSON marshals a message; the message types cannot fail to marshal.
@@ -158,15 +94,6 @@ func chatTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// chatTruncate cuts s to at most n runes, ending with "…" when cut.
-func chatTruncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // chatFact is one labelled line of a message.

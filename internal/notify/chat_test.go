@@ -825,8 +825,8 @@ func TestChatTruncate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := chatTruncate(tt.in, tt.n); got != tt.want {
-				t.Errorf("chatTruncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+			if got := truncate(tt.in, tt.n); got != tt.want {
+				t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 			}
 		})
 	}

@@ -77,7 +77,7 @@ func (d *discord) Send(ctx context.Context, e Event) error {
 	for _, f := range chatFacts(e) {
 		fields = append(fields, discordField{
 			Name:   f.Name,
-			Value:  chatTruncate(f.Value, discordFieldValueLimit),
+			Value:  truncate(f.Value, discordFieldValueLimit),
 			Inline: f.Name != "Error" && f.Name != "Target",
 		})
 	}
@@ -88,7 +88,7 @@ func (d *discord) Send(ctx context.Context, e Event) error {
 	body, err := chatJSON(discordMessage{
 		Username: "Pinguin",
 		Embeds: []discordEmbed{{
-			Title:       chatTruncate(e.Title(), discordTitleLimit),
+			Title:       truncate(e.Title(), discordTitleLimit),
 			Description: desc,
 			URL:         e.Link,
 			Color:       discordColor(e.Kind),

@@ -48,10 +48,10 @@ type opsgenieNote struct {
 // Send creates an alert for every kind but up, which closes it by alias.
 func (o *opsgenie) Send(ctx context.Context, e Event) error {
 	header := http.Header{"Authorization": {"GenieKey " + o.apiKey}}
-	alias := pagingRunes(pagingDedupKey(e), 512)
+	alias := truncate(pagingDedupKey(e), 512)
 	if e.Kind == KindUp {
 		target := o.apiURL + "/v2/alerts/" + url.PathEscape(alias) + "/close?identifierType=alias"
-		note := opsgenieNote{Source: "Pinguin", Note: pagingRunes(e.Title()+"\n"+pagingText(e), 25000)}
+		note := opsgenieNote{Source: "Pinguin", Note: truncate(e.Title()+"\n"+pagingText(e), 25000)}
 		_, err := pagingJSON(ctx, o.client, http.MethodPost, target, header, note, "opsgenie")
 		return err
 	}
@@ -63,9 +63,9 @@ func (o *opsgenie) Send(ctx context.Context, e Event) error {
 		priority = "P5"
 	}
 	alert := opsgenieAlert{
-		Message:     pagingRunes(e.Title(), 130),
+		Message:     truncate(e.Title(), 130),
 		Alias:       alias,
-		Description: pagingRunes(pagingText(e), 15000),
+		Description: truncate(pagingText(e), 15000),
 		Priority:    priority,
 		Source:      "Pinguin",
 		Tags:        []string{"pinguin", e.Kind},

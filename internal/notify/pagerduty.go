@@ -70,7 +70,7 @@ func (p *pagerDuty) Send(ctx context.Context, e Event) error {
 		}
 		ev.EventAction = "trigger"
 		ev.Payload = &pagerDutyPayload{
-			Summary:       pagingRunes(e.Title(), 1024),
+			Summary:       truncate(e.Title(), 1024),
 			Source:        source,
 			Severity:      severity,
 			Timestamp:     pagingTime(e.At),

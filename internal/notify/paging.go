@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // pagingProviders are the e-mail, paging and push providers.
@@ -24,13 +23,6 @@ var pagingProviders = map[string]factory{
 	"pushover":  newPushover,
 	"matrix":    newMatrix,
 }
-
-// pagingAnswerLimit is how much of a provider's answer is read; pagingBodyLimit
-// how much of it a DeliveryError keeps for the API to show.
-const (
-	pagingAnswerLimit = 64 << 10
-	pagingBodyLimit   = 300
-)
 
 // pagingRequired returns the value of a setting or secret ("settings.x",
 // "secrets.y"), or a *FieldError when it is empty.
@@ -74,50 +66,6 @@ func pagingURL(cfg Config, field, def string, httpsOnly bool) (string, error) {
 		return "", &FieldError{Field: field, Message: "must not carry credentials, a query or a fragment"}
 	}
 	return strings.TrimSuffix(v, "/"), nil
-}
-
-// pagingDo sends req and returns the provider's answer when its status is
-// 2xx, else a *DeliveryError: retryable for network errors, timeouts, 429
-// and 5xx, not for other statuses (the configuration is wrong).
-func pagingDo(client *http.Client, req *http.Request, provider string) ([]byte, error) {
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, &DeliveryError{Retryable: true, Err: fmt.Errorf("send to %s: %w", provider, err)}
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, pagingAnswerLimit))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &DeliveryError{
-			Status:    resp.StatusCode,
-			Body:      pagingTruncate(string(body), pagingBodyLimit),
-			Retryable: resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500,
-		}
-	}
-	if err != nil {
-		return nil, &DeliveryError{Retryable: true, Err: fmt.Errorf("read %s answer: %w", provider, err)}
-	}
-	return body, nil
-}
-
-// pagingTruncate cuts s to at most n bytes without splitting a character.
-func pagingTruncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-// pagingRunes cuts s to at most n characters, ending it with "…" when cut.
-func pagingRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }
 
 // pagingTime formats t as RFC 3339 in UTC.
@@ -223,7 +171,7 @@ func pagingNewRequest(ctx context.Context, method, target string, body io.Reader
 }
 
 // pagingJSON sends payload as JSON with the given headers and returns the
-// provider's answer, as pagingDo does.
+// provider's answer, as send does.
 func pagingJSON(ctx context.Context, client *http.Client, method, target string, header http.Header, payload any, provider string) ([]byte, error) {
 	body, err := json.Marshal(payload)
 	if err != nil {
@@ -238,5 +186,5 @@ func pagingJSON(ctx context.Context, client *http.Client, method, target string,
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
-	return pagingDo(client, req, provider)
+	return send(client, req, provider)
 }

@@ -48,8 +48,8 @@ func (p *pushover) Send(ctx context.Context, e Event) error {
 	form := url.Values{
 		"token":    {p.token},
 		"user":     {p.userKey},
-		"title":    {pagingRunes(e.Title(), 250)},
-		"message":  {pagingRunes(pagingText(e), 1024)},
+		"title":    {truncate(e.Title(), 250)},
+		"message":  {truncate(pagingText(e), 1024)},
 		"priority": {strconv.Itoa(priority)},
 	}
 	if e.Link != "" && len(e.Link) <= 512 {
@@ -61,7 +61,7 @@ func (p *pushover) Send(ctx context.Context, e Event) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	body, err := pagingDo(p.client, req, "pushover")
+	body, err := send(p.client, req, "pushover")
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (p *pushover) Send(ctx context.Context, e Event) error {
 	if err := json.Unmarshal(body, &answer); err != nil || answer.Status != 1 {
 		return &DeliveryError{
 			Status: http.StatusOK,
-			Body:   pagingTruncate(string(body), pagingBodyLimit),
+			Body:   errorBody(body),
 			Err:    fmt.Errorf("pushover answered status %d", answer.Status),
 		}
 	}

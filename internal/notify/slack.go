@@ -64,12 +64,12 @@ func (s *slack) Send(ctx context.Context, e Event) error {
 			break
 		}
 		text := "*" + f.Name + "*\n" + slackEscape.Replace(f.Value)
-		fields = append(fields, slackText{Type: "mrkdwn", Text: chatTruncate(text, slackFieldLimit)})
+		fields = append(fields, slackText{Type: "mrkdwn", Text: truncate(text, slackFieldLimit)})
 	}
 	msg := slackMessage{
 		Text: chatText(e),
 		Blocks: []slackBlock{
-			{Type: "header", Text: &slackText{Type: "plain_text", Text: chatTruncate(e.Title(), slackHeaderLimit), Emoji: true}},
+			{Type: "header", Text: &slackText{Type: "plain_text", Text: truncate(e.Title(), slackHeaderLimit), Emoji: true}},
 			{Type: "section", Fields: fields},
 		},
 	}

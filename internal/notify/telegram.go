@@ -76,7 +76,7 @@ func telegramHTML(e Event) string {
 	for _, f := range chatFacts(e) {
 		v := f.Value
 		if f.Name == "Error" {
-			v = chatTruncate(v, telegramErrorLimit)
+			v = truncate(v, telegramErrorLimit)
 		}
 		b.WriteString("\n<b>" + f.Name + ":</b> " + html.EscapeString(v))
 	}
@@ -107,7 +107,7 @@ func (t *telegram) Send(ctx context.Context, e Event) error {
 	if json.Unmarshal(answer, &a) == nil && !a.OK {
 		return &DeliveryError{
 			Status: http.StatusOK,
-			Body:   chatErrorBody(answer),
+			Body:   errorBody(answer),
 			Err:    errors.New("telegram answered ok: false: " + a.Description),
 		}
 	}
