@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/pinguin-dev/pinguin/internal/app"
 	"github.com/pinguin-dev/pinguin/internal/testenv"
 )
 
@@ -269,7 +270,7 @@ func (l *load) startWorkers() {
 func (l *load) waitReady(p *process, url string, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
 	for {
-		if ready(l.ctx, l.http, url) {
+		if app.Probe(l.ctx, url) == nil {
 			return
 		}
 		l.checkAlive()
@@ -278,19 +279,6 @@ func (l *load) waitReady(p *process, url string, timeout time.Duration) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-func ready(ctx context.Context, client *http.Client, url string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return false
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return false
-	}
-	res.Body.Close()
-	return res.StatusCode == http.StatusOK
 }
 
 // checkAlive fails the benchmark if a Pinguin process has exited.
