@@ -149,6 +149,22 @@ func invalid(name, value, why string) error {
 	return fmt.Errorf("config: %s_%s=%q %s", Prefix, name, value, why)
 }
 
+// duration is a duration setting and its name without the prefix.
+type duration struct {
+	name string
+	v    time.Duration
+}
+
+// positive reports the first of ds that is zero or negative.
+func positive(ds ...duration) error {
+	for _, d := range ds {
+		if d.v <= 0 {
+			return invalid(d.name, d.v.String(), "must be positive")
+		}
+	}
+	return nil
+}
+
 // Validate checks the shared values.
 func (c *Shared) Validate() error {
 	if c.DatabaseURL == "" {
@@ -224,19 +240,14 @@ func (c *Scheduler) Validate() error {
 	if err := validAddr("ADMIN_ADDR", c.AdminAddr, true); err != nil {
 		return err
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"RECONCILE_INTERVAL", c.ReconcileInterval},
-		{"DISPATCH_INTERVAL", c.DispatchInterval},
-		{"HOUSEKEEPING_INTERVAL", c.HousekeepingInterval},
-		{"RESULTS_RETENTION", c.ResultsRetention},
-		{"ROLLUPS_RETENTION", c.RollupsRetention},
-	} {
-		if d.v <= 0 {
-			return invalid(d.name, d.v.String(), "must be positive")
-		}
+	if err := positive(
+		duration{"RECONCILE_INTERVAL", c.ReconcileInterval},
+		duration{"DISPATCH_INTERVAL", c.DispatchInterval},
+		duration{"HOUSEKEEPING_INTERVAL", c.HousekeepingInterval},
+		duration{"RESULTS_RETENTION", c.ResultsRetention},
+		duration{"ROLLUPS_RETENTION", c.RollupsRetention},
+	); err != nil {
+		return err
 	}
 	if c.DispatchBatch < 1 || c.DispatchBatch > 100000 {
 		return invalid("DISPATCH_BATCH", fmt.Sprint(c.DispatchBatch), "must be between 1 and 100000")
@@ -261,19 +272,11 @@ func (c *Worker) Validate() error {
 	if c.BufferLimit < c.BatchSize {
 		return invalid("WORKER_BUFFER_LIMIT", fmt.Sprint(c.BufferLimit), "must be at least PINGUIN_WORKER_BATCH_SIZE")
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{
-		{"WORKER_FLUSH_INTERVAL", c.FlushInterval},
-		{"WORKER_CONFIG_SWEEP_INTERVAL", c.ConfigSweepInterval},
-		{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
-	} {
-		if d.v <= 0 {
-			return invalid(d.name, d.v.String(), "must be positive")
-		}
-	}
-	return nil
+	return positive(
+		duration{"WORKER_FLUSH_INTERVAL", c.FlushInterval},
+		duration{"WORKER_CONFIG_SWEEP_INTERVAL", c.ConfigSweepInterval},
+		duration{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+	)
 }
 
 func validAddr(name, addr string, optional bool) error {
