@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/pinguin-dev/pinguin/internal/auth"
 	"github.com/pinguin-dev/pinguin/internal/store"
@@ -61,8 +62,12 @@ func (s *Server) tokenOf(r *http.Request) (auth.Token, error) {
 	if !auth.Equal(tok.Hash, hash) || tok.Expired(s.now()) {
 		return tok, errUnauthenticated
 	}
-	if err := s.store.TouchToken(context.WithoutCancel(r.Context()), tok.ID, s.now()); err != nil {
-		s.logger.WarnContext(r.Context(), "record token use", "token", tok.ID, "err", err)
+	// The lookup brought the last use: record a new one only when it is
+	// a minute old, so a busy client costs no write per request.
+	if now := s.now(); tok.LastUsedAt == nil || now.Sub(*tok.LastUsedAt) >= time.Minute {
+		if err := s.store.TouchToken(context.WithoutCancel(r.Context()), tok.ID, now); err != nil {
+			s.logger.WarnContext(r.Context(), "record token use", "token", tok.ID, "err", err)
+		}
 	}
 	return tok, nil
 }
