@@ -32,6 +32,7 @@ import (
 type Store interface {
 	CreateMonitor(ctx context.Context, m monitor.Monitor) (monitor.Monitor, error)
 	GetMonitor(ctx context.Context, id int64) (store.MonitorView, error)
+	MonitorExists(ctx context.Context, id int64) error
 	ListMonitors(ctx context.Context, afterID int64, limit int) ([]store.MonitorView, error)
 	UpdateMonitor(ctx context.Context, id int64, change func(*monitor.Monitor) error) (monitor.Monitor, error)
 	DeleteMonitor(ctx context.Context, id int64) error

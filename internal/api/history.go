@@ -115,7 +115,7 @@ func (s *Server) listChecks(w http.ResponseWriter, r *http.Request) {
 		beforeT = time.UnixMicro(before).UTC()
 	}
 	// The monitor must exist, so an unknown id is a 404 and not an empty list.
-	if _, err := s.store.GetMonitor(r.Context(), id); err != nil {
+	if err := s.store.MonitorExists(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -259,7 +259,7 @@ func (s *Server) getUptime(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("bucket", "must be whole hours (1h, 6h, 1d) for windows longer than 7 days"))
 		return
 	}
-	if _, err := s.store.GetMonitor(r.Context(), id); err != nil {
+	if err := s.store.MonitorExists(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -150,6 +150,19 @@ func (s *Store) GetMonitor(ctx context.Context, id int64) (MonitorView, error) {
 	return v, nil
 }
 
+// MonitorExists returns monitor.ErrNotFound unless monitor id exists. It
+// reads one index entry, unlike GetMonitor, which also opens its secrets.
+func (s *Store) MonitorExists(ctx context.Context, id int64) error {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM monitors WHERE id = $1)`, id).Scan(&exists); err != nil {
+		return fmt.Errorf("look for monitor: %w", err)
+	}
+	if !exists {
+		return monitor.ErrNotFound
+	}
+	return nil
+}
+
 // ListMonitors returns up to limit monitors with ids above afterID, in id order.
 func (s *Store) ListMonitors(ctx context.Context, afterID int64, limit int) ([]MonitorView, error) {
 	rows, err := s.pool.Query(ctx, `
