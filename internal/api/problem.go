@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/pinguin-dev/pinguin/internal/alert"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 )
 
@@ -44,6 +45,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem(http.StatusBadRequest, "The request is invalid: "+strings.TrimPrefix(v.Error(), "invalid monitor: ")+".", v.Fields...)
 	case errors.Is(err, monitor.ErrNotFound):
 		p = errNotFound
+	case errors.Is(err, alert.ErrNotFound):
+		p = problem(http.StatusNotFound, "Nothing of this kind has this id.")
 	case errors.Is(err, r.Context().Err()):
 		p = problem(http.StatusServiceUnavailable, "The request was cancelled before it completed.")
 	default:

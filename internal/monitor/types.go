@@ -271,17 +271,28 @@ func (m *Monitor) NextDeadline(from time.Time) (time.Time, error) {
 	if m.Cron == "" {
 		return from.Add(m.Interval() + grace), nil
 	}
-	loc, err := time.LoadLocation(m.TimeZone)
+	sched, loc, err := ParseCron(m.Cron, m.TimeZone)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("time zone %q is not known", m.TimeZone)
-	}
-	sched, err := cronParser.Parse(m.Cron)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("is not a cron expression (minute hour day-of-month month day-of-week, or @daily): %v", err)
+		return time.Time{}, err
 	}
 	next := sched.Next(from.In(loc))
 	if next.IsZero() || next.Sub(from) > 366*24*time.Hour {
 		return time.Time{}, fmt.Errorf("never fires within a year")
 	}
 	return next.Add(grace), nil
+}
+
+// ParseCron reads a five-field cron expression (or a descriptor such as
+// @daily) and the time zone it fires in; heartbeat monitors and
+// maintenance windows share it.
+func ParseCron(expr, timeZone string) (cron.Schedule, *time.Location, error) {
+	loc, err := time.LoadLocation(timeZone)
+	if err != nil {
+		return nil, nil, fmt.Errorf("time zone %q is not known", timeZone)
+	}
+	sched, err := cronParser.Parse(expr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("is not a cron expression (minute hour day-of-month month day-of-week, or @daily): %v", err)
+	}
+	return sched, loc, nil
 }

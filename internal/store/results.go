@@ -31,6 +31,9 @@ type Result struct {
 	Degraded   bool      // succeeded but not healthy (OK is true)
 	CertExpiry time.Time // the leaf certificate's expiry; zero without TLS
 	Detail     string    // figures for people: ICMP round trips, the DNS answer
+	// Maintenance is set by WriteBatch when the check fell in one of the
+	// monitor's maintenance windows.
+	Maintenance bool
 }
 
 var resultColumns = []string{"time", "monitor_id", "ok", "status_code", "latency_ms",
