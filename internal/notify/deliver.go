@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
+	"time"
 	"unicode/utf8"
 )
 
@@ -88,4 +91,24 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// NewHTTPClient is the client providers are reached with: each attempt
+// bounded by timeout, at most a few idle connections kept, and every
+// connection's resolved address passed to control (the SSRF guard,
+// check.Guard.Control) when it is not nil, redirects included.
+func NewHTTPClient(timeout time.Duration, control func(network, address string, c syscall.RawConn) error) *http.Client {
+	dialer := &net.Dialer{Timeout: min(timeout, 10*time.Second), Control: control}
+	return &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dialer.DialContext,
+			TLSHandshakeTimeout:   min(timeout, 10*time.Second),
+			ResponseHeaderTimeout: timeout,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+			ForceAttemptHTTP2:     true,
+		},
+	}
 }

@@ -44,6 +44,10 @@ type Event struct {
 	Since       time.Time     // when the incident started
 	At          time.Time     // when this event happened
 	Duration    time.Duration // how long it was down (up)
+	// DeliveryID is unique per (event, channel) and the same on every
+	// attempt: receivers that may see a message twice (after a worker died
+	// between sending and recording) deduplicate on it.
+	DeliveryID string
 }
 
 // Title is a one-line summary, shared by the providers that want one.

@@ -17,12 +17,12 @@ type pagerDuty struct {
 }
 
 func newPagerDuty(cfg Config, client *http.Client) (Sender, error) {
-	key, err := pagingRequired(cfg, "settings.routing_key")
+	key, err := pagingRequired(cfg, "secrets.routing_key")
 	if err != nil {
 		return nil, err
 	}
 	if len(key) != 32 {
-		return nil, &FieldError{Field: "settings.routing_key", Message: "must be 32 characters"}
+		return nil, &FieldError{Field: "secrets.routing_key", Message: "must be 32 characters"}
 	}
 	apiURL, err := pagingURL(cfg, "settings.api_url", pagerDutyURL, false)
 	if err != nil {

@@ -81,7 +81,7 @@ const pagingPDKey = "0123456789abcdef0123456789abcdef"
 // server's URL.
 var pagingConfigs = map[string]func(base string) Config{
 	"pagerduty": func(base string) Config {
-		return Config{Type: "pagerduty", Settings: map[string]string{"routing_key": pagingPDKey, "api_url": base + "/v2/enqueue"}}
+		return Config{Type: "pagerduty", Settings: map[string]string{"api_url": base + "/v2/enqueue"}, Secrets: map[string]string{"routing_key": pagingPDKey}}
 	},
 	"opsgenie": func(base string) Config {
 		return Config{Type: "opsgenie", Settings: map[string]string{"api_url": base}, Secrets: map[string]string{"api_key": "genie-secret"}}
@@ -399,9 +399,9 @@ func TestPagingConfigValidation(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"pagerduty routing key missing", Config{Type: "pagerduty"}, "settings.routing_key: is required"},
-		{"pagerduty routing key short", Config{Type: "pagerduty", Settings: map[string]string{"routing_key": "abc"}}, "settings.routing_key: must be 32 characters"},
-		{"pagerduty api url", Config{Type: "pagerduty", Settings: map[string]string{"routing_key": pagingPDKey, "api_url": "ftp://x"}}, "settings.api_url: must be an http(s) URL"},
+		{"pagerduty routing key missing", Config{Type: "pagerduty"}, "secrets.routing_key: is required"},
+		{"pagerduty routing key short", Config{Type: "pagerduty", Secrets: map[string]string{"routing_key": "abc"}}, "secrets.routing_key: must be 32 characters"},
+		{"pagerduty api url", Config{Type: "pagerduty", Secrets: map[string]string{"routing_key": pagingPDKey}, Settings: map[string]string{"api_url": "ftp://x"}}, "settings.api_url: must be an http(s) URL"},
 		{"opsgenie api key missing", Config{Type: "opsgenie"}, "secrets.api_key: is required"},
 		{"opsgenie api url", Config{Type: "opsgenie", Settings: map[string]string{"api_url": "api.eu.opsgenie.com"}, Secrets: map[string]string{"api_key": "k"}}, "settings.api_url: must be an http(s) URL"},
 		{"gotify server missing", Config{Type: "gotify", Secrets: map[string]string{"token": "t"}}, "settings.server: is required"},

@@ -9,12 +9,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // WebhookPayload is the JSON body the webhook provider POSTs:
 //
 //	{
 //	  "event": "down",             // down, up, reminder, cert or test
+//	  "delivery_id": "event:41:channel:2", // the same on every attempt: deduplicate on it
 //	  "incident_id": "inc_123",    // stable per incident: deduplicate on it
 //	  "monitor": {"id": "mon_1", "name": "API", "target": "https://api.example.com/health",
 //	              "link": "https://pinguin.example.com/monitors/mon_1"},
@@ -26,8 +29,10 @@ import (
 //	}
 //
 // The request carries the headers Content-Type: application/json,
-// User-Agent: Pinguin, X-Pinguin-Event (the event kind) and
-// X-Pinguin-Timestamp (Unix seconds at sending). When the channel has
+// User-Agent: Pinguin, X-Pinguin-Event (the event kind),
+// X-Pinguin-Delivery (the delivery_id, also as Idempotency-Key) and
+// X-Pinguin-Timestamp (Unix seconds at sending), plus the channel's custom
+// headers: each setting or secret named "header.<Name>" is sent as <Name>. When the channel has
 // secrets.signing_secret, X-Pinguin-Signature is "sha256=" followed by the
 // hex HMAC-SHA256, keyed with the secret, of the timestamp, a dot and the
 // raw body: "<X-Pinguin-Timestamp>.<body>" (see Sign). Receivers recompute
@@ -36,6 +41,7 @@ import (
 // that a captured request cannot be replayed.
 type WebhookPayload struct {
 	Event           string         `json:"event"`
+	DeliveryID      string         `json:"delivery_id,omitempty"`
 	IncidentID      string         `json:"incident_id"`
 	Monitor         WebhookMonitor `json:"monitor"`
 	Error           string         `json:"error"`
@@ -91,8 +97,13 @@ type webhook struct {
 	client *http.Client
 	url    string
 	secret string
+	header http.Header // the channel's custom headers
 	now    func() time.Time
 }
+
+// headerPrefix starts the names of settings and secrets that are custom
+// webhook headers.
+const headerPrefix = "header."
 
 // newWebhook reads secrets.url (http or https) and the optional
 // secrets.signing_secret.
@@ -101,12 +112,26 @@ func newWebhook(cfg Config, client *http.Client) (Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &webhook{client: client, url: u, secret: cfg.Secrets["signing_secret"], now: time.Now}, nil
+	header := http.Header{}
+	for _, m := range []map[string]string{cfg.Settings, cfg.Secrets} {
+		for k, v := range m {
+			name, ok := strings.CutPrefix(k, headerPrefix)
+			if !ok {
+				continue
+			}
+			if !httpguts.ValidHeaderFieldName(name) || !httpguts.ValidHeaderFieldValue(v) {
+				return nil, &FieldError{Field: "settings." + k, Message: "is not a valid HTTP header"}
+			}
+			header.Set(name, v)
+		}
+	}
+	return &webhook{client: client, url: u, secret: cfg.Secrets["signing_secret"], header: header, now: time.Now}, nil
 }
 
 func (w *webhook) Send(ctx context.Context, e Event) error {
 	body, err := chatJSON(WebhookPayload{
 		Event:      e.Kind,
+		DeliveryID: e.DeliveryID,
 		IncidentID: e.IncidentID,
 		Monitor: WebhookMonitor{
 			ID:     e.MonitorID,
@@ -124,8 +149,12 @@ func (w *webhook) Send(ctx context.Context, e Event) error {
 		return err
 	}
 	ts := w.now().Unix()
-	h := http.Header{}
+	h := w.header.Clone()
 	h.Set("X-Pinguin-Event", e.Kind)
+	if e.DeliveryID != "" {
+		h.Set("X-Pinguin-Delivery", e.DeliveryID)
+		h.Set("Idempotency-Key", e.DeliveryID)
+	}
 	h.Set("X-Pinguin-Timestamp", strconv.FormatInt(ts, 10))
 	if w.secret != "" {
 		h.Set("X-Pinguin-Signature", Sign(w.secret, ts, body))
