@@ -30,6 +30,14 @@ import (
 // maintenance window does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrIncidentResolved is returned when an action needs an open incident,
+// such as acknowledging it, and the incident is resolved.
+var ErrIncidentResolved = errors.New("incident is resolved")
+
+// ErrDeliveryNotDead is returned when a delivery is retried that is not a
+// dead letter: it is still pending or was delivered.
+var ErrDeliveryNotDead = errors.New("delivery is not dead")
+
 // Channel is a notification channel: a provider type (see notify.Types),
 // its settings, its secrets (webhook URLs, tokens, passwords; the API
 // masks them) and whether it notifies for every monitor.

@@ -21,6 +21,7 @@ import (
 	"github.com/go-chi/httprate"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pinguin-dev/pinguin/internal/alert"
 	"github.com/pinguin-dev/pinguin/internal/auth"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 	"github.com/pinguin-dev/pinguin/internal/schedule"
@@ -36,6 +37,7 @@ type Store interface {
 	ListMonitors(ctx context.Context, afterID int64, limit int) ([]store.MonitorView, error)
 	UpdateMonitor(ctx context.Context, id int64, change func(*monitor.Monitor) error) (monitor.Monitor, error)
 	DeleteMonitor(ctx context.Context, id int64) error
+	ResolvePaused(ctx context.Context, monitorID int64) error
 	Checks(ctx context.Context, monitorID int64, from, to, before time.Time, limit int) ([]store.Result, error)
 	Uptime(ctx context.Context, q store.UptimeQuery) (store.Uptime, error)
 	Ping(ctx context.Context) error
@@ -47,6 +49,25 @@ type Store interface {
 	DeleteToken(ctx context.Context, id int64) error
 
 	MonitorByPingToken(ctx context.Context, token string) (monitor.Monitor, error)
+
+	ListIncidents(ctx context.Context, q store.IncidentQuery) ([]alert.Incident, error)
+	GetIncident(ctx context.Context, id int64) (alert.Incident, error)
+	AcknowledgeIncident(ctx context.Context, id int64, by string, at time.Time) (alert.Incident, error)
+	ListDeliveries(ctx context.Context, q store.DeliveryQuery) ([]alert.Delivery, error)
+	RetryDelivery(ctx context.Context, id int64) (alert.Delivery, error)
+
+	CreateChannel(ctx context.Context, c alert.Channel) (alert.Channel, error)
+	GetChannel(ctx context.Context, id int64) (alert.Channel, error)
+	ListChannels(ctx context.Context) ([]alert.Channel, error)
+	UpdateChannel(ctx context.Context, id int64, change func(*alert.Channel) error) (alert.Channel, error)
+	DeleteChannel(ctx context.Context, id int64) error
+
+	CreateWindow(ctx context.Context, w alert.Window) (alert.Window, error)
+	GetWindow(ctx context.Context, id int64) (alert.Window, error)
+	ListWindows(ctx context.Context) ([]alert.Window, error)
+	UpdateWindow(ctx context.Context, id int64, change func(*alert.Window) error) (alert.Window, error)
+	DeleteWindow(ctx context.Context, id int64) error
+	MissingMonitors(ctx context.Context, ids []int64) ([]int64, error)
 }
 
 // Schedule is what the API needs of Redis.
@@ -76,6 +97,9 @@ type Options struct {
 	PublicURL string
 	// Now is the clock; nil for the wall clock.
 	Now func() time.Time
+	// NotifyClient sends test notifications to providers (its transport
+	// is where the SSRF guard goes); nil for a client with a 15 s timeout.
+	NotifyClient *http.Client
 }
 
 // Server serves the API.
@@ -99,6 +123,9 @@ func New(st Store, sched Schedule, reg *prometheus.Registry, logger *slog.Logger
 	}
 	if opts.PublicURL == "" {
 		opts.PublicURL = "http://localhost:8080"
+	}
+	if opts.NotifyClient == nil {
+		opts.NotifyClient = &http.Client{Timeout: testTimeout}
 	}
 	return &Server{store: st, sched: sched, logger: logger, gatherer: reg, now: now, metrics: newRequestMetrics(reg), opts: opts}
 }
@@ -161,6 +188,23 @@ func (s *Server) Handler() http.Handler {
 			admin.Post("/tokens", s.createToken)
 			admin.Get("/tokens", s.listTokens)
 			admin.Delete("/tokens/{id}", s.deleteToken)
+			write.Post("/maintenance", s.createWindow)
+			read.Get("/maintenance", s.listWindows)
+			read.Get("/maintenance/{id}", s.getWindow)
+			write.Patch("/maintenance/{id}", s.updateWindow)
+			write.Delete("/maintenance/{id}", s.deleteWindow)
+			read.Get("/incidents", s.listIncidents)
+			read.Get("/incidents/{id}", s.getIncident)
+			write.Post("/incidents/{id}/acknowledge", s.acknowledgeIncident)
+			read.Get("/monitors/{id}/incidents", s.listMonitorIncidents)
+			read.Get("/deliveries", s.listDeliveries)
+			write.Post("/deliveries/{id}/retry", s.retryDelivery)
+			write.Post("/channels", s.createChannel)
+			read.Get("/channels", s.listChannels)
+			read.Get("/channels/{id}", s.getChannel)
+			write.Patch("/channels/{id}", s.updateChannel)
+			write.Delete("/channels/{id}", s.deleteChannel)
+			write.Post("/channels/{id}/test", s.testChannel)
 		})
 	})
 	return r

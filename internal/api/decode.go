@@ -155,7 +155,17 @@ func decodePatch(fields map[string]json.RawMessage) (monitor.Patch, error) {
 			p.TimeZone, err = field[string](raw, "a string such as Europe/Berlin")
 		case "grace_seconds":
 			p.GraceSeconds, err = field[int](raw, "a whole number")
-		case "id", "ping_url", "status", "status_since", "last_check_at", "last_latency_ms", "last_error", "created_at", "updated_at":
+		case "confirmations":
+			p.Confirmations, err = field[int](raw, "a whole number")
+		case "recovery_confirmations":
+			p.RecoveryConfirmations, err = field[int](raw, "a whole number")
+		case "reminder_minutes":
+			p.ReminderMinutes, err = field[int](raw, "a whole number (0: no reminders)")
+		case "cert_alert_days":
+			p.CertAlertDays, err = field[[]int](raw, "a list of whole numbers of days")
+		case "channels":
+			p.Channels, err = channelIDs(raw)
+		case "id", "incident", "ping_url", "status", "status_since", "last_check_at", "last_latency_ms", "last_error", "created_at", "updated_at":
 			err = errors.New("is read-only")
 		default:
 			err = errors.New("is not a known field")
@@ -190,4 +200,19 @@ func field[T any](raw json.RawMessage, want string) (*T, error) {
 		return nil, fmt.Errorf("must be %s", want)
 	}
 	return &v, nil
+}
+
+// channelIDs reads a list of channel ids as the API shows them.
+func channelIDs(raw json.RawMessage) (*[]int64, error) {
+	ids, err := field[[]string](raw, "a list of channel ids such as [\"1\"]")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(*ids))
+	for i, s := range *ids {
+		if out[i], err = monitor.ParseID(s); err != nil {
+			return nil, fmt.Errorf("holds %q, which is not a channel id", s)
+		}
+	}
+	return &out, nil
 }

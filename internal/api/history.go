@@ -29,6 +29,9 @@ type checkJSON struct {
 	Degraded   bool       `json:"degraded"`
 	CertExpiry *time.Time `json:"cert_expires_at"`
 	Detail     *string    `json:"detail"`
+	// Maintenance is true for a check made during a maintenance window of
+	// the monitor: it does not count in uptime.
+	Maintenance bool `json:"maintenance"`
 }
 
 // round rounds v to places decimals.
@@ -137,7 +140,7 @@ func (s *Server) listChecks(w http.ResponseWriter, r *http.Request) {
 			Phases: phasesJSON{DNS: optional(res.DNSMS), Connect: optional(res.ConnectMS),
 				TLS: optional(res.TLSMS), TTFB: optional(res.TTFBMS)},
 			ErrorKind: nonEmpty(res.ErrorKind), Error: nonEmpty(res.Error), Worker: res.Worker,
-			Degraded: res.Degraded, Detail: nonEmpty(res.Detail),
+			Degraded: res.Degraded, Detail: nonEmpty(res.Detail), Maintenance: res.Maintenance,
 		}
 		if !res.CertExpiry.IsZero() {
 			c.CertExpiry = utc(res.CertExpiry)
@@ -201,6 +204,7 @@ type bucketJSON struct {
 	Checks        int64     `json:"checks"`
 	Failures      int64     `json:"failures"`
 	Degraded      int64     `json:"degraded"`
+	Maintenance   int64     `json:"maintenance_checks"`
 	UptimePercent *float64  `json:"uptime_percent"`
 	AvgLatencyMS  *float64  `json:"avg_latency_ms"`
 	P95LatencyMS  *float64  `json:"p95_latency_ms"`
@@ -213,6 +217,7 @@ type uptimeJSON struct {
 	Checks        int64        `json:"checks"`
 	Failures      int64        `json:"failures"`
 	Degraded      int64        `json:"degraded"`
+	Maintenance   int64        `json:"maintenance_checks"`
 	UptimePercent *float64     `json:"uptime_percent"`
 	Latency       latencyJSON  `json:"latency_ms"`
 	P95Exact      bool         `json:"p95_exact"`
@@ -220,11 +225,14 @@ type uptimeJSON struct {
 	Buckets       []bucketJSON `json:"buckets"`
 }
 
+// uptimePercent is the uptime of st in percent, leaving out checks made
+// during maintenance; nil when no check was made outside maintenance.
 func uptimePercent(st store.Stats) *float64 {
-	if st.Checks == 0 {
+	ratio, ok := st.UptimeRatio()
+	if !ok {
 		return nil
 	}
-	p := round(100*float64(st.Checks-st.Failures)/float64(st.Checks), 4)
+	p := round(100*ratio, 4)
 	return &p
 }
 
@@ -274,7 +282,8 @@ func (s *Server) getUptime(w http.ResponseWriter, r *http.Request) {
 	}
 	out := uptimeJSON{
 		From: from, To: to, Bucket: formatBucket(bucket),
-		Checks: u.Total.Checks, Failures: u.Total.Failures, Degraded: u.Total.Degraded, UptimePercent: uptimePercent(u.Total),
+		Checks: u.Total.Checks, Failures: u.Total.Failures, Degraded: u.Total.Degraded, Maintenance: u.Total.Maintenance,
+		UptimePercent: uptimePercent(u.Total),
 		Latency: latencyJSON{Avg: optional(u.Total.LatencyAvg), P95: optional(u.Total.LatencyP95),
 			Min: optional(u.Total.LatencyMin), Max: optional(u.Total.LatencyMax)},
 		P95Exact: u.Total.P95Exact, Source: source,
@@ -282,7 +291,7 @@ func (s *Server) getUptime(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, b := range u.Buckets {
 		out.Buckets[i] = bucketJSON{Start: b.Start.UTC(), Checks: b.Checks, Failures: b.Failures, Degraded: b.Degraded,
-			UptimePercent: uptimePercent(b.Stats), AvgLatencyMS: optional(b.LatencyAvg), P95LatencyMS: optional(b.LatencyP95)}
+			Maintenance: b.Maintenance, UptimePercent: uptimePercent(b.Stats), AvgLatencyMS: optional(b.LatencyAvg), P95LatencyMS: optional(b.LatencyP95)}
 	}
 	writeJSON(w, s.logger, http.StatusOK, out)
 }

@@ -21,49 +21,63 @@ import (
 // monitorJSON is a monitor as the API shows it. Fields of other types than
 // the monitor's are left out; secrets are masked.
 type monitorJSON struct {
-	ID              string             `json:"id"`
-	Name            string             `json:"name"`
-	Type            string             `json:"type"`
-	URL             *string            `json:"url,omitempty"`
-	Method          *string            `json:"method,omitempty"`
-	Headers         *map[string]string `json:"headers,omitempty"`
-	Body            *string            `json:"body,omitempty"`
-	ExpectedStatus  *string            `json:"expected_status,omitempty"`
-	FollowRedirects *bool              `json:"follow_redirects,omitempty"`
-	MaxRedirects    *int               `json:"max_redirects,omitempty"`
-	Assertions      []assertionJSON    `json:"assertions,omitempty"`
-	IPVersion       *string            `json:"ip_version,omitempty"`
-	ProxyURL        *string            `json:"proxy_url,omitempty"`
-	BasicAuth       *basicAuthJSON     `json:"basic_auth,omitempty"`
-	BearerToken     *string            `json:"bearer_token,omitempty"`
-	ClientCert      *string            `json:"client_cert,omitempty"`
-	ClientKey       *string            `json:"client_key,omitempty"`
-	Host            *string            `json:"host,omitempty"`
-	Port            *int               `json:"port,omitempty"`
-	TLS             *bool              `json:"tls,omitempty"`
-	Send            *string            `json:"send,omitempty"`
-	Expect          *string            `json:"expect,omitempty"`
-	RecordType      *string            `json:"record_type,omitempty"`
-	Resolver        *string            `json:"resolver,omitempty"`
-	ExpectedValues  []string           `json:"expected_values,omitempty"`
-	MatchAll        *bool              `json:"match_all,omitempty"`
-	WarnDays        *int               `json:"warn_days,omitempty"`
-	Packets         *int               `json:"packets,omitempty"`
-	VerifyTLS       *bool              `json:"verify_tls,omitempty"`
-	PingURL         *string            `json:"ping_url,omitempty"`
-	Cron            *string            `json:"cron,omitempty"`
-	TimeZone        *string            `json:"time_zone,omitempty"`
-	GraceSeconds    *int               `json:"grace_seconds,omitempty"`
-	IntervalSeconds int                `json:"interval_seconds"`
-	TimeoutMS       int                `json:"timeout_ms"`
-	Enabled         bool               `json:"enabled"`
-	Status          monitor.Status     `json:"status"`
-	StatusSince     *time.Time         `json:"status_since"`
-	LastCheckAt     *time.Time         `json:"last_check_at"`
-	LastLatencyMS   *float64           `json:"last_latency_ms"`
-	LastError       *string            `json:"last_error"`
-	CreatedAt       time.Time          `json:"created_at"`
-	UpdatedAt       time.Time          `json:"updated_at"`
+	ID                    string             `json:"id"`
+	Name                  string             `json:"name"`
+	Type                  string             `json:"type"`
+	URL                   *string            `json:"url,omitempty"`
+	Method                *string            `json:"method,omitempty"`
+	Headers               *map[string]string `json:"headers,omitempty"`
+	Body                  *string            `json:"body,omitempty"`
+	ExpectedStatus        *string            `json:"expected_status,omitempty"`
+	FollowRedirects       *bool              `json:"follow_redirects,omitempty"`
+	MaxRedirects          *int               `json:"max_redirects,omitempty"`
+	Assertions            []assertionJSON    `json:"assertions,omitempty"`
+	IPVersion             *string            `json:"ip_version,omitempty"`
+	ProxyURL              *string            `json:"proxy_url,omitempty"`
+	BasicAuth             *basicAuthJSON     `json:"basic_auth,omitempty"`
+	BearerToken           *string            `json:"bearer_token,omitempty"`
+	ClientCert            *string            `json:"client_cert,omitempty"`
+	ClientKey             *string            `json:"client_key,omitempty"`
+	Host                  *string            `json:"host,omitempty"`
+	Port                  *int               `json:"port,omitempty"`
+	TLS                   *bool              `json:"tls,omitempty"`
+	Send                  *string            `json:"send,omitempty"`
+	Expect                *string            `json:"expect,omitempty"`
+	RecordType            *string            `json:"record_type,omitempty"`
+	Resolver              *string            `json:"resolver,omitempty"`
+	ExpectedValues        []string           `json:"expected_values,omitempty"`
+	MatchAll              *bool              `json:"match_all,omitempty"`
+	WarnDays              *int               `json:"warn_days,omitempty"`
+	Packets               *int               `json:"packets,omitempty"`
+	VerifyTLS             *bool              `json:"verify_tls,omitempty"`
+	PingURL               *string            `json:"ping_url,omitempty"`
+	Cron                  *string            `json:"cron,omitempty"`
+	TimeZone              *string            `json:"time_zone,omitempty"`
+	GraceSeconds          *int               `json:"grace_seconds,omitempty"`
+	IntervalSeconds       int                `json:"interval_seconds"`
+	TimeoutMS             int                `json:"timeout_ms"`
+	Enabled               bool               `json:"enabled"`
+	Confirmations         int                `json:"confirmations"`
+	RecoveryConfirmations int                `json:"recovery_confirmations"`
+	ReminderMinutes       int                `json:"reminder_minutes"`
+	CertAlertDays         []int              `json:"cert_alert_days"`
+	Channels              []string           `json:"channels"`
+	Incident              *incidentRefJSON   `json:"incident"`
+	Status                monitor.Status     `json:"status"`
+	StatusSince           *time.Time         `json:"status_since"`
+	LastCheckAt           *time.Time         `json:"last_check_at"`
+	LastLatencyMS         *float64           `json:"last_latency_ms"`
+	LastError             *string            `json:"last_error"`
+	CreatedAt             time.Time          `json:"created_at"`
+	UpdatedAt             time.Time          `json:"updated_at"`
+}
+
+// incidentRefJSON is a monitor's open incident, in the monitor's JSON.
+type incidentRefJSON struct {
+	ID             string     `json:"id"`
+	StartedAt      time.Time  `json:"started_at"`
+	FailedChecks   int        `json:"failed_checks"`
+	AcknowledgedAt *time.Time `json:"acknowledged_at"`
 }
 
 type assertionJSON struct {
@@ -148,6 +162,20 @@ func (s *Server) viewJSON(v store.MonitorView) monitorJSON {
 	out := monitorJSON{
 		ID: monitor.FormatID(m.ID), Name: m.Name, Type: m.Type, IntervalSeconds: m.IntervalSeconds,
 		TimeoutMS: m.TimeoutMS, Enabled: m.Enabled, CreatedAt: m.CreatedAt.UTC(), UpdatedAt: m.UpdatedAt.UTC(),
+		Confirmations: m.Confirmations, RecoveryConfirmations: m.RecoveryConfirmations,
+		ReminderMinutes: m.ReminderMinutes, CertAlertDays: m.CertAlertDays, Channels: make([]string, len(m.Channels)),
+	}
+	if out.CertAlertDays == nil {
+		out.CertAlertDays = []int{}
+	}
+	for i, id := range m.Channels {
+		out.Channels[i] = monitor.FormatID(id)
+	}
+	if inc := v.Incident; inc != nil {
+		out.Incident = &incidentRefJSON{ID: monitor.FormatID(inc.ID), StartedAt: inc.StartedAt.UTC(), FailedChecks: inc.FailedChecks}
+		if !inc.AcknowledgedAt.IsZero() {
+			out.Incident.AcknowledgedAt = utc(inc.AcknowledgedAt)
+		}
 	}
 	s.typeFieldsJSON(&out, &m)
 	if st := v.State; st != nil {
@@ -277,6 +305,14 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.syncSchedule(r.Context(), updated, true)
+	if !updated.Enabled {
+		// A paused monitor's outage is over as far as anyone can tell:
+		// its open incident is resolved, without a recovery message.
+		if err := s.store.ResolvePaused(r.Context(), id); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	v, err := s.store.GetMonitor(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)

@@ -47,6 +47,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = errNotFound
 	case errors.Is(err, alert.ErrNotFound):
 		p = problem(http.StatusNotFound, "Nothing of this kind has this id.")
+	case errors.Is(err, alert.ErrIncidentResolved):
+		p = problem(http.StatusConflict, "The incident is resolved; only open incidents can be acknowledged.")
+	case errors.Is(err, alert.ErrDeliveryNotDead):
+		p = problem(http.StatusConflict, "The delivery is not dead (it is pending or was delivered); only dead deliveries can be retried.")
 	case errors.Is(err, r.Context().Err()):
 		p = problem(http.StatusServiceUnavailable, "The request was cancelled before it completed.")
 	default:

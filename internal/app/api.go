@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/pinguin-dev/pinguin/internal/api"
 	"github.com/pinguin-dev/pinguin/internal/auth"
+	"github.com/pinguin-dev/pinguin/internal/check"
 	"github.com/pinguin-dev/pinguin/internal/config"
 	"github.com/pinguin-dev/pinguin/internal/server"
 	"github.com/pinguin-dev/pinguin/internal/store"
@@ -49,9 +51,13 @@ func NewAPI(ctx context.Context, cfg config.API, logger *slog.Logger) (*API, err
 	srv := api.New(conns.store, conns.sched, reg, logger, api.Options{
 		RatePerToken: cfg.RateLimit, RatePerIP: cfg.RateLimitIP,
 		MetricsNeedToken: cfg.MetricsRequireToken, TrustProxy: cfg.TrustProxy, PublicURL: cfg.PublicURL,
+		NotifyClient: NotifyClient(channelTestTimeout, check.NewGuard(cfg.BlockPrivateTargets)),
 	})
 	return &API{conns: conns, http: server.NewHTTP(cfg.Addr, srv.Handler(), logger)}, nil
 }
+
+// channelTestTimeout bounds POST /api/v1/channels/{id}/test.
+const channelTestTimeout = 15 * time.Second
 
 // Start starts listening.
 func (a *API) Start(ctx context.Context) error { return a.http.Start(ctx) }

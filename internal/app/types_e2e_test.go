@@ -16,7 +16,8 @@ import (
 	"github.com/pinguin-dev/pinguin/internal/testenv"
 )
 
-// metricValue reads a counter or gauge without labels from a worker's registry.
+// metricValue reads a counter or gauge from a worker's registry: name alone
+// for a metric without labels, or name{label="value",...} for one series.
 func metricValue(t *testing.T, w *app.Worker, name string) float64 {
 	t.Helper()
 	families, err := w.Registry.Gather()
@@ -24,8 +25,18 @@ func metricValue(t *testing.T, w *app.Worker, name string) float64 {
 		t.Fatal(err)
 	}
 	for _, f := range families {
-		if f.GetName() == name && len(f.GetMetric()) == 1 {
-			m := f.GetMetric()[0]
+		for _, m := range f.GetMetric() {
+			series := f.GetName()
+			if len(m.GetLabel()) > 0 {
+				var labels []string
+				for _, l := range m.GetLabel() {
+					labels = append(labels, l.GetName()+`="`+l.GetValue()+`"`)
+				}
+				series += "{" + strings.Join(labels, ",") + "}"
+			}
+			if series != name {
+				continue
+			}
 			if c := m.GetCounter(); c != nil {
 				return c.GetValue()
 			}

@@ -43,6 +43,12 @@ type Shared struct {
 	// SecretKeyPrevious lists older keys, comma-separated, still accepted
 	// for opening while secrets are re-sealed with SecretKey.
 	SecretKeyPrevious string `envconfig:"PINGUIN_SECRET_KEY_PREVIOUS" default:""`
+	// PublicURL is where users reach the api: the base of heartbeat ping
+	// URLs and of the links in notifications.
+	PublicURL string `envconfig:"PINGUIN_PUBLIC_URL" default:"http://localhost:8080"`
+	// BlockPrivateTargets refuses checks and notification webhooks to
+	// loopback, private, link-local and metadata addresses.
+	BlockPrivateTargets bool `envconfig:"PINGUIN_BLOCK_PRIVATE_TARGETS" default:"false"`
 }
 
 // API is the configuration of cmd/api.
@@ -62,8 +68,6 @@ type API struct {
 	RateLimitIP int `envconfig:"PINGUIN_RATE_LIMIT_IP" default:"2400"`
 	// MetricsRequireToken puts /metrics behind a read token.
 	MetricsRequireToken bool `envconfig:"PINGUIN_METRICS_REQUIRE_TOKEN" default:"false"`
-	// PublicURL is where users reach the api, used in heartbeat ping URLs.
-	PublicURL string `envconfig:"PINGUIN_PUBLIC_URL" default:"http://localhost:8080"`
 	// TrustProxy takes client addresses from X-Forwarded-For and X-Real-IP.
 	TrustProxy bool `envconfig:"PINGUIN_TRUST_PROXY" default:"false"`
 }
@@ -94,8 +98,6 @@ type Worker struct {
 	AdminAddr string `envconfig:"PINGUIN_ADMIN_ADDR" default:""`
 	// WorkerID names this worker in check results; the host name when empty.
 	WorkerID string `envconfig:"PINGUIN_WORKER_ID" default:""`
-	// BlockPrivateTargets refuses checks to loopback, private, link-local and metadata addresses.
-	BlockPrivateTargets bool `envconfig:"PINGUIN_BLOCK_PRIVATE_TARGETS" default:"false"`
 	// Concurrency is the most checks one worker runs at once.
 	Concurrency int `envconfig:"PINGUIN_WORKER_CONCURRENCY" default:"256"`
 	// BatchSize is the most results written in one batch.
@@ -109,6 +111,21 @@ type Worker struct {
 	// ShutdownTimeout bounds the last flush of a stopping worker, after its
 	// checks in flight have finished (each within its own timeout).
 	ShutdownTimeout time.Duration `envconfig:"PINGUIN_SHUTDOWN_TIMEOUT" default:"30s"`
+	// DeliveryConcurrency is the most notifications one worker sends at
+	// once; 0 makes a worker that only runs checks (say, in a region that
+	// cannot reach the providers).
+	DeliveryConcurrency int `envconfig:"PINGUIN_DELIVERY_CONCURRENCY" default:"8"`
+	// DeliveryTimeout bounds one attempt to send a notification.
+	DeliveryTimeout time.Duration `envconfig:"PINGUIN_DELIVERY_TIMEOUT" default:"10s"`
+	// DeliveryMaxAttempts is how many times a notification is tried before
+	// it becomes a dead letter.
+	DeliveryMaxAttempts int `envconfig:"PINGUIN_DELIVERY_MAX_ATTEMPTS" default:"10"`
+	// DeliveryRetryBase is the wait after the first failed attempt; it
+	// doubles with each further one, up to an hour.
+	DeliveryRetryBase time.Duration `envconfig:"PINGUIN_DELIVERY_RETRY_BASE" default:"10s"`
+	// DeliveryPollInterval is how often a worker looks for notifications to
+	// send that other processes queued.
+	DeliveryPollInterval time.Duration `envconfig:"PINGUIN_DELIVERY_POLL_INTERVAL" default:"1s"`
 }
 
 // Validator is implemented by configurations that check their own values.
@@ -191,6 +208,10 @@ func (c *Shared) Validate() error {
 	if _, err := c.Secrets(); err != nil {
 		return err
 	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return invalid("PUBLIC_URL", c.PublicURL, "must be an http or https URL such as https://pinguin.example.com")
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	return nil
 }
 
@@ -219,10 +240,6 @@ func (c *API) Validate() error {
 		// The value is a secret: never echo it.
 		return fmt.Errorf("config: %s_ADMIN_TOKEN must be at least %d characters without spaces (e.g. openssl rand -hex 24)", Prefix, auth.MinLength)
 	}
-	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return invalid("PUBLIC_URL", c.PublicURL, "must be an http or https URL such as https://pinguin.example.com")
-	}
-	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.RateLimit < 0 {
 		return invalid("RATE_LIMIT", fmt.Sprint(c.RateLimit), "must be 0 (no limit) or more")
 	}
@@ -272,10 +289,19 @@ func (c *Worker) Validate() error {
 	if c.BufferLimit < c.BatchSize {
 		return invalid("WORKER_BUFFER_LIMIT", fmt.Sprint(c.BufferLimit), "must be at least PINGUIN_WORKER_BATCH_SIZE")
 	}
+	if c.DeliveryConcurrency < 0 || c.DeliveryConcurrency > 1000 {
+		return invalid("DELIVERY_CONCURRENCY", fmt.Sprint(c.DeliveryConcurrency), "must be between 0 (this worker sends none) and 1000")
+	}
+	if c.DeliveryMaxAttempts < 1 || c.DeliveryMaxAttempts > 100 {
+		return invalid("DELIVERY_MAX_ATTEMPTS", fmt.Sprint(c.DeliveryMaxAttempts), "must be between 1 and 100")
+	}
 	return positive(
 		duration{"WORKER_FLUSH_INTERVAL", c.FlushInterval},
 		duration{"WORKER_CONFIG_SWEEP_INTERVAL", c.ConfigSweepInterval},
 		duration{"SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+		duration{"DELIVERY_TIMEOUT", c.DeliveryTimeout},
+		duration{"DELIVERY_RETRY_BASE", c.DeliveryRetryBase},
+		duration{"DELIVERY_POLL_INTERVAL", c.DeliveryPollInterval},
 	)
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,6 +84,13 @@ type Monitor struct {
 	TimeZone     string
 	GraceSeconds int
 	PingToken    string // set by the store; the ping URL's secret
+
+	// Alerting, for every type (see alert.go).
+	Confirmations         int     // consecutive failures before an incident opens
+	RecoveryConfirmations int     // consecutive successes before it resolves
+	ReminderMinutes       int     // 0: no reminders while an incident stays open
+	CertAlertDays         []int   // days before a certificate's expiry to warn at
+	Channels              []int64 // channels notified, besides the default ones
 }
 
 // Defaults returns a monitor with every optional field at its default.
@@ -98,6 +106,10 @@ func Defaults() Monitor {
 		FollowRedirects: true,
 		VerifyTLS:       true,
 		Enabled:         true,
+
+		Confirmations:         DefaultConfirmations,
+		RecoveryConfirmations: DefaultRecoveryConfirmations,
+		CertAlertDays:         slices.Clone(DefaultCertAlertDays),
 	}
 }
 
@@ -164,6 +176,12 @@ type Patch struct {
 	Cron              *string
 	TimeZone          *string
 	GraceSeconds      *int
+
+	Confirmations         *int
+	RecoveryConfirmations *int
+	ReminderMinutes       *int
+	CertAlertDays         *[]int
+	Channels              *[]int64
 }
 
 // Apply writes the patch's fields into m.
@@ -203,6 +221,11 @@ func (p *Patch) Apply(m *Monitor) {
 	set(&m.Cron, p.Cron)
 	set(&m.TimeZone, p.TimeZone)
 	set(&m.GraceSeconds, p.GraceSeconds)
+	set(&m.Confirmations, p.Confirmations)
+	set(&m.RecoveryConfirmations, p.RecoveryConfirmations)
+	set(&m.ReminderMinutes, p.ReminderMinutes)
+	set(&m.CertAlertDays, p.CertAlertDays)
+	set(&m.Channels, p.Channels)
 	if m.Headers == nil {
 		m.Headers = map[string]string{}
 	}
@@ -261,6 +284,7 @@ func (m *Monitor) Normalize() {
 	m.Type = strings.ToLower(strings.TrimSpace(m.Type))
 	m.Host = strings.TrimSpace(m.Host)
 	m.RecordType = strings.ToUpper(strings.TrimSpace(m.RecordType))
+	m.NormalizeAlerting()
 }
 
 // Validate reports every field of m that is out of bounds.
@@ -292,6 +316,7 @@ func (m *Monitor) Validate() error {
 		}
 	}
 	m.validateType(&v)
+	m.validateAlerting(&v)
 	return v.Err()
 }
 

@@ -196,3 +196,13 @@ func FuzzNextDeadline(f *testing.F) {
 		}
 	})
 }
+
+// robfig/cron panics on "TZ=UTC" without a space; ParseCron refuses any
+// zone in the expression before the parser sees it.
+func TestParseCronRefusesAZoneInTheExpression(t *testing.T) {
+	for _, expr := range []string{"TZ=UTC", "CRON_TZ=Europe/Berlin 0 3 * * *", "TZ=UTC 0 3 * * *"} {
+		if _, _, err := monitor.ParseCron(expr, "UTC"); err == nil {
+			t.Errorf("ParseCron(%q) accepted a zone in the expression", expr)
+		}
+	}
+}

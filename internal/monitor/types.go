@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -289,6 +290,12 @@ func ParseCron(expr, timeZone string) (cron.Schedule, *time.Location, error) {
 	loc, err := time.LoadLocation(timeZone)
 	if err != nil {
 		return nil, nil, fmt.Errorf("time zone %q is not known", timeZone)
+	}
+	// robfig/cron reads a leading TZ= or CRON_TZ= as the schedule's own
+	// zone, and panics on one without a space after it: the zone is
+	// time_zone's to say.
+	if strings.HasPrefix(expr, "TZ=") || strings.HasPrefix(expr, "CRON_TZ=") {
+		return nil, nil, errors.New("must not name a time zone (TZ=); set time_zone instead")
 	}
 	sched, err := cronParser.Parse(expr)
 	if err != nil {

@@ -37,6 +37,9 @@ type aggregate struct {
 	LatencySum float64
 	Min, Max   float64 // of successful checks; valid when Checks > Failures
 	Hist       []int64
+	// Checks made during maintenance, and how many of them failed; they
+	// are counted in Checks and Failures too.
+	Maintenance, MaintenanceFailures int64
 }
 
 func (a *aggregate) add(ok, degraded bool, latencyMS float64) {

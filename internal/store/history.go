@@ -18,7 +18,7 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 	rows, err := s.pool.Query(ctx, `
 		SELECT time, ok, coalesce(status_code, 0), latency_ms, coalesce(dns_ms, 0), coalesce(connect_ms, 0),
 			coalesce(tls_ms, 0), coalesce(ttfb_ms, 0), coalesce(error_kind, ''), coalesce(error, ''), worker,
-			degraded, cert_expires_at, coalesce(detail, '')
+			degraded, cert_expires_at, coalesce(detail, ''), maintenance
 		FROM check_results
 		WHERE monitor_id = @id AND time >= @from AND time < @before
 		ORDER BY time DESC
@@ -33,7 +33,7 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 		var lat, dns, conn, tls, ttfb float32
 		var certExpiry *time.Time
 		err := r.Scan(&res.Time, &res.OK, &code, &lat, &dns, &conn, &tls, &ttfb, &res.ErrorKind, &res.Error, &res.Worker,
-			&res.Degraded, &certExpiry, &res.Detail)
+			&res.Degraded, &certExpiry, &res.Detail, &res.Maintenance)
 		if certExpiry != nil {
 			res.CertExpiry = *certExpiry
 		}
@@ -48,18 +48,36 @@ func (s *Store) Checks(ctx context.Context, monitorID int64, from, to, before ti
 	return out, nil
 }
 
-// Stats are the figures of a span of time. Latency figures cover successful
+// Stats are the figures of a span of time. Checks, Failures, Degraded and
+// the latency figures count every check, those made during maintenance
+// too; UptimeRatio leaves those out. Latency figures cover successful
 // checks and are NaN when there were none.
 type Stats struct {
-	Checks     int64
-	Failures   int64
-	Degraded   int64 // successful checks that were degraded
-	LatencyAvg float64
-	LatencyP95 float64
-	LatencyMin float64
-	LatencyMax float64
+	Checks   int64
+	Failures int64
+	Degraded int64 // successful checks that were degraded
+	// Maintenance counts the checks made during a maintenance window of
+	// the monitor, and MaintenanceFailures those of them that failed.
+	Maintenance         int64
+	MaintenanceFailures int64
+	LatencyAvg          float64
+	LatencyP95          float64
+	LatencyMin          float64
+	LatencyMax          float64
 	// P95Exact is false when p95 was estimated from rollup histograms.
 	P95Exact bool
+}
+
+// UptimeRatio is the share of successful checks, from 0 to 1, among the
+// checks made outside maintenance: a failure during a maintenance window
+// does not lower uptime. ok is false when every check, or none, was made
+// during maintenance.
+func (st Stats) UptimeRatio() (ratio float64, ok bool) {
+	counted := st.Checks - st.Maintenance
+	if counted <= 0 {
+		return 0, false
+	}
+	return float64(counted-(st.Failures-st.MaintenanceFailures)) / float64(counted), true
 }
 
 // Bucket is Stats for one bucket of an uptime query.
@@ -137,6 +155,7 @@ func (s *Store) uptimeFromRaw(ctx context.Context, q UptimeQuery) (Uptime, error
 	rows, err := s.pool.Query(ctx, `
 		SELECT floor(extract(epoch FROM time - @origin) * 1000 / @bucket_ms)::bigint AS b,
 			count(*), count(*) FILTER (WHERE NOT ok), count(*) FILTER (WHERE ok AND degraded),
+			count(*) FILTER (WHERE maintenance), count(*) FILTER (WHERE maintenance AND NOT ok),
 			avg(latency_ms) FILTER (WHERE ok),
 			percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE ok),
 			min(latency_ms) FILTER (WHERE ok), max(latency_ms) FILTER (WHERE ok),
@@ -155,7 +174,8 @@ func (s *Store) uptimeFromRaw(ctx context.Context, q UptimeQuery) (Uptime, error
 		var st Stats
 		var avg, p95, mn, mx *float64
 		var total bool
-		if err := rows.Scan(&b, &st.Checks, &st.Failures, &st.Degraded, &avg, &p95, &mn, &mx, &total); err != nil {
+		if err := rows.Scan(&b, &st.Checks, &st.Failures, &st.Degraded, &st.Maintenance, &st.MaintenanceFailures,
+			&avg, &p95, &mn, &mx, &total); err != nil {
 			return out, fmt.Errorf("scan uptime: %w", err)
 		}
 		st.LatencyAvg, st.LatencyP95, st.LatencyMin, st.LatencyMax = orNaN(avg), orNaN(p95), orNaN(mn), orNaN(mx)
@@ -177,6 +197,9 @@ func (s *Store) uptimeFromRaw(ctx context.Context, q UptimeQuery) (Uptime, error
 func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, error) {
 	starts := q.BucketStarts()
 	aggs := make([]aggregate, len(starts))
+	// Checks made during maintenance, per bucket: kept beside the
+	// aggregates, which count them among their checks.
+	maint := make([]maintenanceCount, len(starts))
 	origin := AlignDown(q.From, q.Bucket)
 	index := func(t time.Time) int { return int(t.Sub(origin) / q.Bucket) }
 
@@ -189,7 +212,7 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT bucket, checks, failures, degraded, latency_sum_ms, coalesce(latency_min_ms, 0),
-			coalesce(latency_max_ms, 0), latency_hist
+			coalesce(latency_max_ms, 0), latency_hist, maintenance, maintenance_failures
 		FROM check_rollups_hourly
 		WHERE monitor_id = @id AND bucket >= @first AND bucket < @last`,
 		pgx.NamedArgs{"id": q.MonitorID, "first": firstHour, "last": lastHour})
@@ -197,10 +220,12 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 		return Uptime{}, fmt.Errorf("select rollups: %w", err)
 	}
 	var a aggregate
+	var m maintenanceCount
 	var hist []int32
 	var bucket time.Time
 	var mn, mx float32
-	_, err = pgx.ForEachRow(rows, []any{&bucket, &a.Checks, &a.Failures, &a.Degraded, &a.LatencySum, &mn, &mx, &hist}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&bucket, &a.Checks, &a.Failures, &a.Degraded, &a.LatencySum, &mn, &mx, &hist,
+		&m.checks, &m.failures}, func() error {
 		a.Min, a.Max = float64(mn), float64(mx)
 		a.Hist = make([]int64, histBuckets)
 		for i, n := range hist {
@@ -210,6 +235,8 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 		}
 		if i := index(bucket); i >= 0 && i < len(aggs) {
 			aggs[i].merge(&a)
+			maint[i].checks += m.checks
+			maint[i].failures += m.failures
 		}
 		return nil
 	})
@@ -219,18 +246,21 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 
 	// The partial hours at the edges, from raw rows.
 	rows, err = s.pool.Query(ctx, `
-		SELECT time, ok, degraded, latency_ms FROM check_results
+		SELECT time, ok, degraded, latency_ms, maintenance FROM check_results
 		WHERE monitor_id = @id AND ((time >= @from AND time < @first) OR (time >= @last AND time < @to))`,
 		pgx.NamedArgs{"id": q.MonitorID, "from": q.From, "to": q.To, "first": firstHour, "last": lastHour})
 	if err != nil {
 		return Uptime{}, fmt.Errorf("select edge checks: %w", err)
 	}
 	var t time.Time
-	var ok, degraded bool
+	var ok, degraded, inMaintenance bool
 	var lat float32
-	_, err = pgx.ForEachRow(rows, []any{&t, &ok, &degraded, &lat}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&t, &ok, &degraded, &lat, &inMaintenance}, func() error {
 		if i := index(t); i >= 0 && i < len(aggs) {
 			aggs[i].add(ok, degraded, float64(lat))
+			if inMaintenance {
+				maint[i].add(ok)
+			}
 		}
 		return nil
 	})
@@ -240,12 +270,32 @@ func (s *Store) uptimeFromRollups(ctx context.Context, q UptimeQuery) (Uptime, e
 
 	out := Uptime{Buckets: make([]Bucket, len(starts)), FromRollups: true}
 	var total aggregate
+	var totalMaint maintenanceCount
 	for i := range aggs {
 		out.Buckets[i] = Bucket{Start: starts[i], Stats: aggs[i].stats()}
+		maint[i].set(&out.Buckets[i].Stats)
 		total.merge(&aggs[i])
+		totalMaint.checks += maint[i].checks
+		totalMaint.failures += maint[i].failures
 	}
 	out.Total = total.stats()
+	totalMaint.set(&out.Total)
 	return out, nil
+}
+
+// maintenanceCount counts checks made during maintenance, and how many of
+// them failed.
+type maintenanceCount struct{ checks, failures int64 }
+
+func (m *maintenanceCount) add(ok bool) {
+	m.checks++
+	if !ok {
+		m.failures++
+	}
+}
+
+func (m *maintenanceCount) set(st *Stats) {
+	st.Maintenance, st.MaintenanceFailures = m.checks, m.failures
 }
 
 func (a *aggregate) stats() Stats {

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pinguin-dev/pinguin/internal/alert"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 )
 
@@ -15,6 +17,9 @@ import (
 type MonitorView struct {
 	monitor.Monitor
 	State *State // nil before the first check
+	// Incident is the monitor's open incident (ID, StartedAt,
+	// AcknowledgedAt and FailedChecks set), nil when there is none.
+	Incident *alert.Incident
 }
 
 // State is the last known state of a monitor, as workers wrote it.
@@ -35,11 +40,18 @@ type State struct {
 const monitorColumns = `m.id, m.name, m.type, m.url, m.method, m.headers, m.headers_sealed,
 	m.secrets, m.secrets_sealed, m.settings, coalesce(m.ping_token, ''), m.body,
 	m.interval_seconds, m.timeout_ms, m.expected_status, m.follow_redirects, m.verify_tls,
-	m.enabled, m.created_at, m.updated_at`
+	m.enabled, m.created_at, m.updated_at, m.confirmations, m.recovery_confirmations,
+	m.reminder_minutes, m.cert_alert_days,
+	ARRAY(SELECT mc.channel_id FROM monitor_channels mc WHERE mc.monitor_id = m.id ORDER BY mc.channel_id)`
 
 const viewColumns = monitorColumns + `, s.status, s.status_since, s.last_check_at,
 	s.last_ok, s.last_status_code, s.last_latency_ms, s.last_error,
-	s.consecutive_failures, s.consecutive_successes, s.last_degraded`
+	s.consecutive_failures, s.consecutive_successes, s.last_degraded,
+	i.id, i.started_at, i.acknowledged_at, i.failed_checks`
+
+// viewFrom joins what viewColumns reads.
+const viewFrom = `monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id
+	LEFT JOIN incidents i ON i.monitor_id = m.id AND i.resolved_at IS NULL`
 
 func (s *Store) scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error {
 	var headersSealed, secretsSealed []byte
@@ -48,7 +60,8 @@ func (s *Store) scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error
 	dest := append([]any{&m.ID, &m.Name, &m.Type, &m.URL, &m.Method, &m.Headers, &headersSealed,
 		&plainSecrets, &secretsSealed, &set, &m.PingToken, &m.Body,
 		&m.IntervalSeconds, &m.TimeoutMS, &m.ExpectedStatus, &m.FollowRedirects,
-		&m.VerifyTLS, &m.Enabled, &m.CreatedAt, &m.UpdatedAt}, extra...)
+		&m.VerifyTLS, &m.Enabled, &m.CreatedAt, &m.UpdatedAt, &m.Confirmations, &m.RecoveryConfirmations,
+		&m.ReminderMinutes, &m.CertAlertDays, &m.Channels}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return err
 	}
@@ -77,10 +90,20 @@ func (s *Store) scanView(row pgx.Row) (MonitorView, error) {
 		latency              *float32
 		lastErr              *string
 		failures, successes  *int32
+		incidentID           *int64
+		started, acked       *time.Time
+		failedChecks         *int32
 	)
-	err := s.scanMonitor(row, &v.Monitor, &status, &since, &lastAt, &lastOK, &code, &latency, &lastErr, &failures, &successes, &lastDegraded)
+	err := s.scanMonitor(row, &v.Monitor, &status, &since, &lastAt, &lastOK, &code, &latency, &lastErr, &failures, &successes, &lastDegraded,
+		&incidentID, &started, &acked, &failedChecks)
 	if err != nil {
 		return v, err
+	}
+	if incidentID != nil {
+		v.Incident = &alert.Incident{ID: *incidentID, MonitorID: v.ID, StartedAt: *started, FailedChecks: int(*failedChecks)}
+		if acked != nil {
+			v.Incident.AcknowledgedAt = *acked
+		}
 	}
 	if status != nil {
 		v.State = &State{
@@ -111,13 +134,18 @@ func (s *Store) CreateMonitor(ctx context.Context, m monitor.Monitor) (monitor.M
 		var id int64
 		err := tx.QueryRow(ctx, `
 			INSERT INTO monitors (name, type, url, method, headers, body, interval_seconds, timeout_ms,
-				expected_status, follow_redirects, verify_tls, enabled, settings, ping_token)
-			VALUES ($1, $2, $3, $4, '{}', $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				expected_status, follow_redirects, verify_tls, enabled, settings, ping_token,
+				confirmations, recovery_confirmations, reminder_minutes, cert_alert_days)
+			VALUES ($1, $2, $3, $4, '{}', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 			RETURNING id`,
 			m.Name, m.Type, m.URL, m.Method, m.Body, m.IntervalSeconds, m.TimeoutMS,
-			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled, settingsOf(&m), pingToken).Scan(&id)
+			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled, settingsOf(&m), pingToken,
+			m.Confirmations, m.RecoveryConfirmations, m.ReminderMinutes, certAlertDays(m.CertAlertDays)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert monitor: %w", err)
+		}
+		if err := linkChannels(ctx, tx, id, m.Channels); err != nil {
+			return err
 		}
 		sec, err := s.sealSecrets(id, &m)
 		if err != nil {
@@ -139,7 +167,7 @@ func (s *Store) CreateMonitor(ctx context.Context, m monitor.Monitor) (monitor.M
 func (s *Store) GetMonitor(ctx context.Context, id int64) (MonitorView, error) {
 	v, err := s.scanView(s.pool.QueryRow(ctx, `
 		SELECT `+viewColumns+`
-		FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id
+		FROM `+viewFrom+`
 		WHERE m.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, monitor.ErrNotFound
@@ -167,7 +195,7 @@ func (s *Store) MonitorExists(ctx context.Context, id int64) error {
 func (s *Store) ListMonitors(ctx context.Context, afterID int64, limit int) ([]MonitorView, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT `+viewColumns+`
-		FROM monitors m LEFT JOIN monitor_state s ON s.monitor_id = m.id
+		FROM `+viewFrom+`
 		WHERE m.id > @after
 		ORDER BY m.id
 		LIMIT @limit`, pgx.NamedArgs{"after": afterID, "limit": limit})
@@ -206,6 +234,9 @@ func (s *Store) UpdateMonitor(ctx context.Context, id int64, change func(*monito
 		if err := change(&m); err != nil {
 			return err
 		}
+		if err := linkChannels(ctx, tx, id, m.Channels); err != nil {
+			return err
+		}
 		sec, err := s.sealSecrets(id, &m)
 		if err != nil {
 			return err
@@ -214,12 +245,14 @@ func (s *Store) UpdateMonitor(ctx context.Context, id int64, change func(*monito
 			UPDATE monitors AS m SET name = $2, url = $3, method = $4, headers = $5, headers_sealed = $6,
 				body = $7, interval_seconds = $8, timeout_ms = $9, expected_status = $10,
 				follow_redirects = $11, verify_tls = $12, enabled = $13, settings = $14,
-				secrets = $15, secrets_sealed = $16, updated_at = now()
+				secrets = $15, secrets_sealed = $16, confirmations = $17, recovery_confirmations = $18,
+				reminder_minutes = $19, cert_alert_days = $20, updated_at = now()
 			WHERE m.id = $1
 			RETURNING `+monitorColumns,
 			id, m.Name, m.URL, m.Method, sec.headers, sec.headersSealed, m.Body, m.IntervalSeconds, m.TimeoutMS,
 			m.ExpectedStatus, m.FollowRedirects, m.VerifyTLS, m.Enabled, settingsOf(&m),
-			sec.secrets, sec.secretsSealed), &out)
+			sec.secrets, sec.secretsSealed, m.Confirmations, m.RecoveryConfirmations, m.ReminderMinutes,
+			certAlertDays(m.CertAlertDays)), &out)
 		if err != nil {
 			return fmt.Errorf("update monitor: %w", err)
 		}
@@ -372,4 +405,40 @@ func (s *Store) MonitorByPingToken(ctx context.Context, token string) (monitor.M
 		return m, fmt.Errorf("select monitor by ping token: %w", err)
 	}
 	return m, nil
+}
+
+// certAlertDays stores an empty list as such, not as NULL.
+func certAlertDays(days []int) []int32 {
+	out := make([]int32, len(days))
+	for i, d := range days {
+		out[i] = int32(d)
+	}
+	return out
+}
+
+// foreignKeyViolation is PostgreSQL's SQLSTATE for a missing referenced row.
+const foreignKeyViolation = "23503"
+
+// linkChannels makes channels the monitor's list of channels. A channel
+// that does not exist is a validation error on "channels".
+func linkChannels(ctx context.Context, tx pgx.Tx, monitorID int64, channels []int64) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM monitor_channels WHERE monitor_id = $1`, monitorID); err != nil {
+		return fmt.Errorf("unlink channels: %w", err)
+	}
+	if len(channels) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `
+		INSERT INTO monitor_channels (monitor_id, channel_id)
+		SELECT $1, c FROM unnest($2::bigint[]) AS c ON CONFLICT DO NOTHING`, monitorID, channels)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == foreignKeyViolation {
+		v := &monitor.ValidationError{}
+		v.Add("channels", "lists a channel that does not exist")
+		return v
+	}
+	if err != nil {
+		return fmt.Errorf("link channels: %w", err)
+	}
+	return nil
 }

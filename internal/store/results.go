@@ -37,7 +37,7 @@ type Result struct {
 }
 
 var resultColumns = []string{"time", "monitor_id", "ok", "status_code", "latency_ms",
-	"dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "error_kind", "error", "worker", "degraded", "cert_expires_at", "detail"}
+	"dns_ms", "connect_ms", "tls_ms", "ttfb_ms", "error_kind", "error", "worker", "degraded", "cert_expires_at", "detail", "maintenance"}
 
 func nullTime(t time.Time) any {
 	if t.IsZero() {
@@ -60,16 +60,26 @@ func nullString(s string) any {
 	return s
 }
 
-// WriteBatch stores results, folds them into the hourly rollups and upserts
-// the monitors' states, all in one transaction (DESIGN.md invariants 5 and
-// 7). Rows are locked in (monitor, hour) order so that concurrent batches
-// from many workers cannot deadlock. A state older than the stored one is
+// WriteBatch stores results, folds them into the hourly rollups, upserts
+// the monitors' states and decides incidents and notifications, all in one
+// transaction (DESIGN.md invariants 5 and 7): an incident and its queued
+// deliveries commit with the results that caused them, or not at all.
+// Rows are locked in (monitor, hour) order so that concurrent batches from
+// many workers cannot deadlock. A state older than the stored one is
 // ignored, so results arriving out of order never move a state backwards.
+// Results made during a maintenance window are flagged as such.
 func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State) error {
 	if len(results) == 0 && len(states) == 0 {
 		return nil
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var queued int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		windows, err := queryWindows(ctx, tx)
+		if err != nil {
+			return err
+		}
+		results := slices.Clone(results) // flagged here; the caller's stay as they are for a retry
+		markMaintenance(results, windows)
 		if len(results) > 0 {
 			_, err := tx.CopyFrom(ctx, pgx.Identifier{"check_results"}, resultColumns,
 				pgx.CopyFromSlice(len(results), func(i int) ([]any, error) {
@@ -81,7 +91,7 @@ func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State
 					return []any{r.Time, r.MonitorID, r.OK, code, float32(r.LatencyMS),
 						nullPositive(r.DNSMS), nullPositive(r.ConnectMS), nullPositive(r.TLSMS),
 						nullPositive(r.TTFBMS), nullString(r.ErrorKind), nullString(r.Error), r.Worker,
-						r.Degraded, nullTime(r.CertExpiry), nullString(r.Detail)}, nil
+						r.Degraded, nullTime(r.CertExpiry), nullString(r.Detail), r.Maintenance}, nil
 				}))
 			if err != nil {
 				return fmt.Errorf("copy check results: %w", err)
@@ -90,8 +100,16 @@ func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State
 				return err
 			}
 		}
-		return upsertStates(ctx, tx, states)
+		if err := upsertStates(ctx, tx, states); err != nil {
+			return err
+		}
+		queued, err = s.alerting(ctx, tx, results, states, windows)
+		return err
 	})
+	if err == nil && queued > 0 {
+		s.signalQueued()
+	}
+	return err
 }
 
 type rollupKey struct {
@@ -110,6 +128,12 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 			groups[k] = a
 		}
 		a.add(r.OK, r.Degraded, r.LatencyMS)
+		if r.Maintenance {
+			a.Maintenance++
+			if !r.OK {
+				a.MaintenanceFailures++
+			}
+		}
 	}
 	keys := make([]rollupKey, 0, len(groups))
 	for k := range groups {
@@ -121,6 +145,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 	n := len(keys)
 	ids, buckets := make([]int64, n), make([]time.Time, n)
 	checks, failures, degraded := make([]int64, n), make([]int64, n), make([]int64, n)
+	maint, maintFailures := make([]int64, n), make([]int64, n)
 	sums := make([]float64, n)
 	mins, maxs := make([]*float64, n), make([]*float64, n)
 	hists := make([]string, n)
@@ -128,6 +153,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 		a := groups[k]
 		ids[i], buckets[i] = k.monitorID, time.Unix(k.hour, 0).UTC()
 		checks[i], failures[i], degraded[i], sums[i] = a.Checks, a.Failures, a.Degraded, a.LatencySum
+		maint[i], maintFailures[i] = a.Maintenance, a.MaintenanceFailures
 		if a.successes() > 0 {
 			mins[i], maxs[i] = &a.Min, &a.Max
 		}
@@ -135,13 +161,17 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 	}
 	_, err := tx.Exec(ctx, `
 		INSERT INTO check_rollups_hourly AS r
-			(monitor_id, bucket, checks, failures, degraded, latency_sum_ms, latency_min_ms, latency_max_ms, latency_hist)
-		SELECT id, bucket, checks, failures, degraded, sum, min, max, hist::integer[]
+			(monitor_id, bucket, checks, failures, degraded, latency_sum_ms, latency_min_ms, latency_max_ms, latency_hist,
+			 maintenance, maintenance_failures)
+		SELECT id, bucket, checks, failures, degraded, sum, min, max, hist::integer[], maint, maint_failures
 		FROM unnest(@ids::bigint[], @buckets::timestamptz[], @checks::bigint[], @failures::bigint[],
-			@degraded::bigint[], @sums::float8[], @mins::float8[], @maxs::float8[], @hists::text[])
-			AS u(id, bucket, checks, failures, degraded, sum, min, max, hist)
+			@degraded::bigint[], @sums::float8[], @mins::float8[], @maxs::float8[], @hists::text[],
+			@maint::bigint[], @maint_failures::bigint[])
+			AS u(id, bucket, checks, failures, degraded, sum, min, max, hist, maint, maint_failures)
 		ON CONFLICT (monitor_id, bucket) DO UPDATE SET
 			checks = r.checks + EXCLUDED.checks,
+			maintenance = r.maintenance + EXCLUDED.maintenance,
+			maintenance_failures = r.maintenance_failures + EXCLUDED.maintenance_failures,
 			failures = r.failures + EXCLUDED.failures,
 			degraded = r.degraded + EXCLUDED.degraded,
 			latency_sum_ms = r.latency_sum_ms + EXCLUDED.latency_sum_ms,
@@ -152,7 +182,7 @@ func upsertRollups(ctx context.Context, tx pgx.Tx, results []Result) error {
 				FROM unnest(r.latency_hist, EXCLUDED.latency_hist) WITH ORDINALITY AS t(a, b, i)
 				ORDER BY i)`,
 		pgx.NamedArgs{"ids": ids, "buckets": buckets, "checks": checks, "failures": failures,
-			"degraded": degraded, "sums": sums, "mins": mins, "maxs": maxs, "hists": hists})
+			"degraded": degraded, "maint": maint, "maint_failures": maintFailures, "sums": sums, "mins": mins, "maxs": maxs, "hists": hists})
 	if err != nil {
 		return fmt.Errorf("upsert rollups: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/pinguin-dev/pinguin/internal/alert"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 )
 
@@ -16,8 +17,17 @@ import (
 // configured keys.
 var ErrSecretsUnreadable = errors.New("stored secrets cannot be opened: set PINGUIN_SECRET_KEY (and PINGUIN_SECRET_KEY_PREVIOUS) to the keys they were sealed with")
 
-func sealAD(id int64, label string) []byte {
-	return []byte("monitor:" + strconv.FormatInt(id, 10) + ":" + label)
+// Owners of sealed secrets, named in the associated data with the row's id
+// and the column, so that a sealed value opens only where it was written.
+const (
+	ownerMonitor = "monitor"
+	ownerChannel = "channel"
+)
+
+// sealAD is the associated data of a sealed map: "<owner>:<id>:<label>",
+// such as "channel:7:secrets".
+func sealAD(owner string, id int64, label string) []byte {
+	return []byte(owner + ":" + strconv.FormatInt(id, 10) + ":" + label)
 }
 
 // sealed is what to store of a monitor's secrets: with keys, empty plain
@@ -30,14 +40,16 @@ type sealed struct {
 func (s *Store) sealSecrets(id int64, m *monitor.Monitor) (sealed, error) {
 	var out sealed
 	var err error
-	if out.headers, out.headersSealed, err = s.sealMap(id, "headers", m.Headers); err != nil {
+	if out.headers, out.headersSealed, err = s.sealMap(ownerMonitor, id, "headers", m.Headers); err != nil {
 		return out, err
 	}
-	out.secrets, out.secretsSealed, err = s.sealMap(id, "secrets", secretsOf(m))
+	out.secrets, out.secretsSealed, err = s.sealMap(ownerMonitor, id, "secrets", secretsOf(m))
 	return out, err
 }
 
-func (s *Store) sealMap(id int64, label string, values map[string]string) (map[string]string, []byte, error) {
+// sealMap returns what to store of the map label of row id of owner: with
+// keys, an empty plain map and the sealed JSON; without, values as they are.
+func (s *Store) sealMap(owner string, id int64, label string, values map[string]string) (map[string]string, []byte, error) {
 	if values == nil {
 		values = map[string]string{}
 	}
@@ -48,62 +60,96 @@ func (s *Store) sealMap(id int64, label string, values map[string]string) (map[s
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode %s: %w", label, err)
 	}
-	return map[string]string{}, s.keys.Seal(raw, sealAD(id, label)), nil
+	return map[string]string{}, s.keys.Seal(raw, sealAD(owner, id, label)), nil
 }
 
+// openMap opens the sealed map label of monitor id into into.
 func (s *Store) openMap(id int64, label string, ciphertext []byte, into *map[string]string) error {
+	return s.openSealed(ownerMonitor, id, label, ciphertext, into)
+}
+
+// openSealed opens the sealed map label of row id of owner into into.
+func (s *Store) openSealed(owner string, id int64, label string, ciphertext []byte, into *map[string]string) error {
 	if s.keys == nil {
-		return fmt.Errorf("monitor %d: %w", id, ErrSecretsUnreadable)
+		return fmt.Errorf("%s %d: %w", owner, id, ErrSecretsUnreadable)
 	}
-	raw, err := s.keys.Open(ciphertext, sealAD(id, label))
+	raw, err := s.keys.Open(ciphertext, sealAD(owner, id, label))
 	if err != nil {
-		return fmt.Errorf("monitor %d: %w: %w", id, ErrSecretsUnreadable, err)
+		return fmt.Errorf("%s %d: %w: %w", owner, id, ErrSecretsUnreadable, err)
 	}
 	if err := json.Unmarshal(raw, into); err != nil {
-		return fmt.Errorf("monitor %d: decode sealed %s: %w", id, label, err)
+		return fmt.Errorf("%s %d: decode sealed %s: %w", owner, id, label, err)
 	}
 	return nil
 }
 
-// CheckSecrets opens one sealed value, so a wrong or missing key is found
-// at start rather than at the first read of a monitor.
+// CheckSecrets opens one sealed value, a monitor's or else a channel's, so
+// a wrong or missing key is found at start rather than at the first read.
 func (s *Store) CheckSecrets(ctx context.Context) error {
+	var owner string
 	var id int64
 	var sealed []byte
 	err := s.pool.QueryRow(ctx, `
-		SELECT id, coalesce(headers_sealed, secrets_sealed) FROM monitors
-		WHERE headers_sealed IS NOT NULL OR secrets_sealed IS NOT NULL LIMIT 1`).Scan(&id, &sealed)
+		(SELECT 'monitor', id, coalesce(headers_sealed, secrets_sealed) FROM monitors
+		 WHERE headers_sealed IS NOT NULL OR secrets_sealed IS NOT NULL LIMIT 1)
+		UNION ALL
+		(SELECT 'channel', id, secrets_sealed FROM channels WHERE secrets_sealed IS NOT NULL LIMIT 1)
+		LIMIT 1`).Scan(&owner, &id, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("read a sealed secret: %w", err)
 	}
-	// Which label sealed it is not known here; either opening proves the key.
+	// Which label sealed it is not known here (a monitor's headers or
+	// secrets, a channel's secrets); either opening proves the key.
 	var values map[string]string
-	if err := s.openMap(id, "headers", sealed, &values); err == nil {
+	if err := s.openSealed(owner, id, "headers", sealed, &values); err == nil {
 		return nil
 	}
-	return s.openMap(id, "secrets", sealed, &values)
+	return s.openSealed(owner, id, "secrets", sealed, &values)
 }
 
 // ResealSecrets seals, with the current key, secrets sealed with an older
-// key and headers stored in plain JSON, up to limit monitors per call. It
-// returns how many it re-sealed; 0 means nothing is left to do.
+// key and secrets stored in plain JSON (monitors' headers and secrets, then
+// channels' secrets), up to about limit rows per call. It returns how many
+// it re-sealed; 0 means nothing is left to do.
 func (s *Store) ResealSecrets(ctx context.Context, limit int) (int, error) {
 	if s.keys == nil {
 		return 0, nil
 	}
+	done, err := s.reseal(ctx, ownerMonitor, limit, `
+		SELECT id, coalesce(headers_sealed, secrets_sealed) FROM monitors
+		WHERE id > $1 AND (headers_sealed IS NOT NULL OR secrets_sealed IS NOT NULL
+		                   OR headers <> '{}' OR secrets <> '{}')
+		ORDER BY id LIMIT 500`, func(id int64) error {
+		_, err := s.UpdateMonitor(ctx, id, func(*monitor.Monitor) error { return nil })
+		return err
+	})
+	if err != nil || done >= limit {
+		return done, err
+	}
+	more, err := s.reseal(ctx, ownerChannel, limit-done, `
+		SELECT id, secrets_sealed FROM channels
+		WHERE id > $1 AND (secrets_sealed IS NOT NULL OR secrets <> '{}')
+		ORDER BY id LIMIT 500`, func(id int64) error {
+		_, err := s.UpdateChannel(ctx, id, func(*alert.Channel) error { return nil })
+		return err
+	})
+	return done + more, err
+}
+
+// reseal walks the rows of owner that list returns (given the id to start
+// after: each row's id and its sealed value, null when stored plain) and
+// writes again, with write, those stored plain or sealed with an older
+// key, until limit are done. Rows deleted meanwhile are skipped.
+func (s *Store) reseal(ctx context.Context, owner string, limit int, list string, write func(id int64) error) (int, error) {
 	done := 0
 	after := int64(0)
 	for done < limit {
-		rows, err := s.pool.Query(ctx, `
-			SELECT id, coalesce(headers_sealed, secrets_sealed) FROM monitors
-			WHERE id > $1 AND (headers_sealed IS NOT NULL OR secrets_sealed IS NOT NULL
-			                   OR headers <> '{}' OR secrets <> '{}')
-			ORDER BY id LIMIT 500`, after)
+		rows, err := s.pool.Query(ctx, list, after)
 		if err != nil {
-			return done, fmt.Errorf("select secrets: %w", err)
+			return done, fmt.Errorf("select %s secrets: %w", owner, err)
 		}
 		type row struct {
 			id     int64
@@ -114,7 +160,7 @@ func (s *Store) ResealSecrets(ctx context.Context, limit int) (int, error) {
 			return x, r.Scan(&x.id, &x.sealed)
 		})
 		if err != nil {
-			return done, fmt.Errorf("select secrets: %w", err)
+			return done, fmt.Errorf("select %s secrets: %w", owner, err)
 		}
 		if len(page) == 0 {
 			return done, nil
@@ -124,11 +170,11 @@ func (s *Store) ResealSecrets(ctx context.Context, limit int) (int, error) {
 			if x.sealed != nil && !s.keys.NeedsRotation(x.sealed) {
 				continue
 			}
-			if _, err := s.UpdateMonitor(ctx, x.id, func(*monitor.Monitor) error { return nil }); err != nil {
-				if errors.Is(err, monitor.ErrNotFound) {
+			if err := write(x.id); err != nil {
+				if errors.Is(err, monitor.ErrNotFound) || errors.Is(err, alert.ErrNotFound) {
 					continue
 				}
-				return done, fmt.Errorf("reseal monitor %d: %w", x.id, err)
+				return done, fmt.Errorf("reseal %s %d: %w", owner, x.id, err)
 			}
 			done++
 		}

@@ -21,6 +21,8 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	keys *secret.Keys // nil: secrets are stored as they are
+	// queued is signalled when this process queued deliveries (Queued).
+	queued chan struct{}
 }
 
 // UseSecrets makes the store seal secrets (monitor headers) with keys, and
@@ -40,7 +42,7 @@ func Open(ctx context.Context, url string, maxConns int32) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create database pool: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, queued: make(chan struct{}, 1)}, nil
 }
 
 // Close closes the pool.
