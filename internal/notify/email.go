@@ -2,8 +2,10 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	netmail "net/mail"
 	"strconv"
@@ -23,9 +25,12 @@ type email struct {
 	to       []string
 	username string
 	password string
+	// dial connects to the server: the HTTP client's dialer when it has
+	// one, so that the SSRF guard and timeouts apply to SMTP too.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-func newEmail(cfg Config, _ *http.Client) (Sender, error) {
+func newEmail(cfg Config, client *http.Client) (Sender, error) {
 	host, err := pagingRequired(cfg, "settings.host")
 	if err != nil {
 		return nil, err
@@ -82,7 +87,30 @@ func newEmail(cfg Config, _ *http.Client) (Sender, error) {
 			return nil, &FieldError{Field: "secrets.password", Message: "is required with settings.username"}
 		}
 	}
+	if client != nil {
+		if t, ok := client.Transport.(*http.Transport); ok && t.DialContext != nil {
+			e.dial = t.DialContext
+		}
+	}
 	return e, nil
+}
+
+// dialer is the connection go-mail uses, when e has a dialer of its own.
+// go-mail applies implicit TLS only to connections it dials itself, so
+// here the TLS handshake of mode "tls" is done on the dialled connection.
+func (m *email) dialer() mail.DialContextFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := m.dial(ctx, network, addr)
+		if err != nil || m.tls != "tls" {
+			return conn, err
+		}
+		tc := tls.Client(conn, &tls.Config{ServerName: m.host, MinVersion: tls.VersionTLS12})
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
 }
 
 // Send dials the server, sends one message and hangs up. SMTP answers 4xx
@@ -102,6 +130,9 @@ func (m *email) Send(ctx context.Context, e Event) error {
 	msg.AddAlternativeString(mail.TypeTextHTML, pagingHTML(e))
 
 	opts := []mail.Option{mail.WithPort(m.port)}
+	if m.dial != nil {
+		opts = append(opts, mail.WithDialContextFunc(m.dialer()))
+	}
 	switch m.tls {
 	case "tls":
 		opts = append(opts, mail.WithSSL())

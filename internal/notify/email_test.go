@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -14,7 +15,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -234,4 +237,34 @@ func plainPart(t *testing.T, data []byte) string {
 	}
 	pagingWantEqual(t, "parts", strings.Join(types, ","), "text/plain,text/html")
 	return text
+}
+
+// Through the client the workers use, e-mail is dialled by its dialer: it
+// reaches the server, and the SSRF guard can refuse it like any webhook.
+func TestEmailDialsThroughTheHTTPClientsDialer(t *testing.T) {
+	t.Parallel()
+	sink, cfg := setupSMTP(t, 0)
+	s, err := New(cfg, NewHTTPClient(5*time.Second, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(context.Background(), pagingDown); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	sink.mu.Lock()
+	n := len(sink.msgs)
+	sink.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("server received %d messages, want 1", n)
+	}
+
+	refuse := func(_, address string, _ syscall.RawConn) error { return fmt.Errorf("blocked %s", address) }
+	s, err = New(cfg, NewHTTPClient(5*time.Second, refuse))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Send(context.Background(), pagingDown)
+	if err == nil || !strings.Contains(err.Error(), "blocked 127.0.0.1") {
+		t.Fatalf("Send through a refusing guard = %v, want the guard's error", err)
+	}
 }

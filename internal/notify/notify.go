@@ -4,13 +4,10 @@
 // knows nothing of PostgreSQL or Redis: the durable outbox, retries and
 // deduplication that make delivery reliable live with its callers.
 //
-// Status (issue 4): the twelve providers' formats are here and tested
-// against local fakes; nothing calls them yet. Still to build around them:
-// incidents (confirmations decided in schedule/state.lua), an outbox table
-// written in the incident's transaction, a delivery loop in the worker with
-// backoff, an idempotency key per (event, channel) and dead letters, the
-// /api/v1/channels and incidents API, maintenance windows, and reminders.
-// Webhook HTTP clients must dial through check.Guard.Control.
+// Callers: the workers' delivery loop (internal/worker/notifier.go) sends
+// the outbox's deliveries, and the api's POST /api/v1/channels/{id}/test
+// sends a test message. Both pass the client from NewHTTPClient, whose
+// dialer carries the SSRF guard; e-mail dials through it too.
 package notify
 
 import (

@@ -67,12 +67,12 @@ func (s *Store) scanMonitor(row pgx.Row, m *monitor.Monitor, extra ...any) error
 	}
 	set.apply(m)
 	if headersSealed != nil {
-		if err := s.openMap(m.ID, "headers", headersSealed, &m.Headers); err != nil {
+		if err := s.openSealed(ownerMonitor, m.ID, "headers", headersSealed, &m.Headers); err != nil {
 			return err
 		}
 	}
 	if secretsSealed != nil {
-		if err := s.openMap(m.ID, "secrets", secretsSealed, &plainSecrets); err != nil {
+		if err := s.openSealed(ownerMonitor, m.ID, "secrets", secretsSealed, &plainSecrets); err != nil {
 			return err
 		}
 	}

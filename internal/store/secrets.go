@@ -63,11 +63,6 @@ func (s *Store) sealMap(owner string, id int64, label string, values map[string]
 	return map[string]string{}, s.keys.Seal(raw, sealAD(owner, id, label)), nil
 }
 
-// openMap opens the sealed map label of monitor id into into.
-func (s *Store) openMap(id int64, label string, ciphertext []byte, into *map[string]string) error {
-	return s.openSealed(ownerMonitor, id, label, ciphertext, into)
-}
-
 // openSealed opens the sealed map label of row id of owner into into.
 func (s *Store) openSealed(owner string, id int64, label string, ciphertext []byte, into *map[string]string) error {
 	if s.keys == nil {
