@@ -38,6 +38,11 @@ var ErrIncidentResolved = errors.New("incident is resolved")
 // dead letter: it is still pending or was delivered.
 var ErrDeliveryNotDead = errors.New("delivery is not dead")
 
+// ErrStaleAlert is returned when a dead alert or reminder is retried whose
+// incident has resolved since: sent now, it would follow the recovery
+// message and re-open the alert at providers that deduplicate.
+var ErrStaleAlert = errors.New("the incident has resolved since")
+
 // Channel is a notification channel: a provider type (see notify.Types),
 // its settings, its secrets (webhook URLs, tokens, passwords; the API
 // masks them) and whether it notifies for every monitor.

@@ -37,7 +37,8 @@ type Store interface {
 	ListMonitors(ctx context.Context, afterID int64, limit int) ([]store.MonitorView, error)
 	UpdateMonitor(ctx context.Context, id int64, change func(*monitor.Monitor) error) (monitor.Monitor, error)
 	DeleteMonitor(ctx context.Context, id int64) error
-	ResolvePaused(ctx context.Context, monitorID int64) error
+	Paused(ctx context.Context, monitorID int64) error
+	MissingChannels(ctx context.Context, ids []int64) ([]int64, error)
 	Checks(ctx context.Context, monitorID int64, from, to, before time.Time, limit int) ([]store.Result, error)
 	Uptime(ctx context.Context, q store.UptimeQuery) (store.Uptime, error)
 	Ping(ctx context.Context) error

@@ -44,6 +44,11 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 	if check.JSONDepth(body) > maxDepth {
 		return nil, problem(http.StatusBadRequest, fmt.Sprintf("The body is nested deeper than %d levels.", maxDepth))
 	}
+	if hasNUL(body) {
+		// PostgreSQL stores no NUL in text or jsonb: refused here, it is
+		// a 400 for any field instead of a failed write.
+		return nil, problem(http.StatusBadRequest, `The body holds the NUL character (\u0000), which no field may contain.`)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var fields map[string]json.RawMessage
 	if err := dec.Decode(&fields); err != nil {
@@ -65,6 +70,27 @@ func readObject(w http.ResponseWriter, r *http.Request) (map[string]json.RawMess
 		return nil, problem(http.StatusBadRequest, "The body must hold one JSON object and nothing after it.")
 	}
 	return fields, nil
+}
+
+// hasNUL tells whether a JSON text holds the escape \u0000 (a raw NUL byte
+// is not valid JSON and fails decoding anyway). An escape is one when an
+// even number of backslashes precede its own.
+func hasNUL(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0
+		for k := j - 1; k >= 0 && body[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // maxDepth bounds how deeply a request body may nest objects and arrays.

@@ -175,15 +175,24 @@ func (s *Server) validateWindow(ctx context.Context, w *alert.Window, given *[]i
 		return err
 	}
 	missing, err := s.store.MissingMonitors(ctx, *given)
-	if err != nil || len(missing) == 0 {
+	if err != nil {
 		return err
+	}
+	return unknownIDs("monitors", "monitor", missing)
+}
+
+// unknownIDs is the validation error of a list field that holds ids of no
+// kind (none when missing is empty).
+func unknownIDs(field, kind string, missing []int64) error {
+	if len(missing) == 0 {
+		return nil
 	}
 	names := make([]string, len(missing))
 	for i, id := range missing {
 		names[i] = fmt.Sprintf("%q", monitor.FormatID(id))
 	}
 	var v monitor.ValidationError
-	v.Add("monitors", "holds ids of no monitor: %s", strings.Join(names, ", "))
+	v.Add(field, "holds ids of no %s: %s", kind, strings.Join(names, ", "))
 	return v.Err()
 }
 

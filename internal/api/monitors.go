@@ -220,6 +220,10 @@ func (s *Server) createMonitor(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.checkChannels(r.Context(), &patch); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	created, err := s.store.CreateMonitor(r.Context(), m)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -298,7 +302,10 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 		patch.KeepMasked(m)
 		patch.Apply(m)
 		m.Normalize()
-		return validate(m, &patch)
+		if err := validate(m, &patch); err != nil {
+			return err
+		}
+		return s.checkChannels(r.Context(), &patch)
 	})
 	if err != nil {
 		s.writeError(w, r, err)
@@ -307,10 +314,11 @@ func (s *Server) updateMonitor(w http.ResponseWriter, r *http.Request) {
 	s.syncSchedule(r.Context(), updated, true)
 	if !updated.Enabled {
 		// A paused monitor's outage is over as far as anyone can tell:
-		// its open incident is resolved, without a recovery message.
-		if err := s.store.ResolvePaused(r.Context(), id); err != nil {
-			s.writeError(w, r, err)
-			return
+		// its open incident is resolved, without a recovery message, and
+		// it starts afresh when resumed. The pause itself is stored: a
+		// failure here is repaired by the delivery loop's housekeeping.
+		if err := s.store.Paused(r.Context(), id); err != nil {
+			s.logger.WarnContext(r.Context(), "resolve incident of paused monitor (housekeeping will)", "monitor", id, "err", err)
 		}
 	}
 	v, err := s.store.GetMonitor(r.Context(), id)
@@ -402,6 +410,20 @@ func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request) {
 		out[i] = s.viewJSON(v)
 	}
 	writeJSON(w, s.logger, http.StatusOK, map[string]any{"monitors": out, "next_cursor": next})
+}
+
+// checkChannels refuses channel ids in the patch that are no channel,
+// naming them. (A channel deleted between this check and the write is
+// still refused, by the foreign key, without the names.)
+func (s *Server) checkChannels(ctx context.Context, patch *monitor.Patch) error {
+	if patch.Channels == nil || len(*patch.Channels) == 0 {
+		return nil
+	}
+	missing, err := s.store.MissingChannels(ctx, *patch.Channels)
+	if err != nil {
+		return err
+	}
+	return unknownIDs("channels", "channel", missing)
 }
 
 // validate checks m after patch was applied: its fields, the patch's

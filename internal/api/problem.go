@@ -51,6 +51,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		p = problem(http.StatusConflict, "The incident is resolved; only open incidents can be acknowledged.")
 	case errors.Is(err, alert.ErrDeliveryNotDead):
 		p = problem(http.StatusConflict, "The delivery is not dead (it is pending or was delivered); only dead deliveries can be retried.")
+	case errors.Is(err, alert.ErrStaleAlert):
+		p = problem(http.StatusConflict, "The incident has resolved since this alert was given up on; sent now, it would arrive after the recovery message.")
 	case errors.Is(err, r.Context().Err()):
 		p = problem(http.StatusServiceUnavailable, "The request was cancelled before it completed.")
 	default:

@@ -46,6 +46,9 @@ func (m *Monitor) validateAlerting(v *ValidationError) {
 // NormalizeAlerting sorts and de-duplicates the lists of alerting fields:
 // thresholds from the farthest, channels by id.
 func (m *Monitor) NormalizeAlerting() {
+	// Copies first: the lists may share their arrays with a Patch, which
+	// sorting and compacting in place would change.
+	m.CertAlertDays, m.Channels = slices.Clone(m.CertAlertDays), slices.Clone(m.Channels)
 	slices.Sort(m.CertAlertDays)
 	m.CertAlertDays = slices.Compact(m.CertAlertDays)
 	slices.Reverse(m.CertAlertDays)

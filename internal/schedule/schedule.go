@@ -148,7 +148,8 @@ func (s *Schedule) Upsert(ctx context.Context, now time.Time, entries []Entry) (
 	return n, nil
 }
 
-// Remove takes monitors off the schedule and forgets their pending jobs.
+// Remove takes monitors off the schedule and forgets their pending jobs
+// and live state.
 func (s *Schedule) Remove(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
@@ -163,6 +164,8 @@ func (s *Schedule) Remove(ctx context.Context, ids ...int64) error {
 		p.ZRem(ctx, s.keys.Schedule, members...)
 		p.HDel(ctx, s.keys.Intervals, fields...)
 		p.HDel(ctx, s.keys.Pending, fields...)
+		// The live state too: a monitor resumed later starts afresh.
+		p.HDel(ctx, s.keys.States, fields...)
 		return nil
 	})
 	if err != nil {

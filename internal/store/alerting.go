@@ -110,7 +110,8 @@ func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, state
 	}
 
 	// Resolve: the monitor is up (or degraded) for recovery_confirmations
-	// checks in a row. Few of the monitors that may resolve have an open
+	// checks in a row. It recovered when the first of them ran (its
+	// status_since), not when the last confirmed it. Few of the monitors that may resolve have an open
 	// incident: a cheap look at the small index of open incidents first
 	// spares most batches the planning and the joins of the statement
 	// that resolves.
@@ -126,7 +127,7 @@ func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, state
 	if len(up) > 0 {
 		tag, err := tx.Exec(ctx, `
 		WITH r AS (
-			UPDATE incidents i SET resolved_at = greatest(s.last_check_at, i.started_at),
+			UPDATE incidents i SET resolved_at = greatest(s.status_since, i.started_at),
 				resolution = 'recovered', next_reminder_at = NULL
 			FROM monitor_state s JOIN monitors m ON m.id = s.monitor_id
 			WHERE s.monitor_id = ANY($1) AND i.monitor_id = s.monitor_id AND i.resolved_at IS NULL
@@ -164,6 +165,10 @@ func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, state
 						AND c.time >= s.status_since AND c.time < s.status_since + interval '1 millisecond'
 					LIMIT 1) f ON true
 				WHERE s.monitor_id = ANY($1) AND s.status = 'down' AND s.consecutive_failures >= m.confirmations
+					-- Already open (a long outage): left before the look
+					-- for the first failure, which may be in a compressed
+					-- chunk by now.
+					AND NOT EXISTS (SELECT 1 FROM incidents o WHERE o.monitor_id = s.monitor_id AND o.resolved_at IS NULL)
 				ORDER BY s.monitor_id
 				ON CONFLICT (monitor_id) WHERE resolved_at IS NULL DO NOTHING
 				RETURNING `+incidentReturning+`, i.failed_checks

@@ -116,21 +116,7 @@ func (s *Store) queryChannels(ctx context.Context, sql string, args ...any) ([]a
 // MissingChannels returns which of ids no channel has, in ascending order
 // and each once; none when all exist.
 func (s *Store) MissingChannels(ctx context.Context, ids []int64) ([]int64, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT DISTINCT want.id FROM unnest($1::bigint[]) AS want (id)
-		WHERE NOT EXISTS (SELECT 1 FROM channels c WHERE c.id = want.id)
-		ORDER BY want.id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("look for channels: %w", err)
-	}
-	missing, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("look for channels: %w", err)
-	}
-	return missing, nil
+	return s.missingIDs(ctx, "channels", ids)
 }
 
 // UpdateChannel loads channel id under a row lock, lets change modify it,

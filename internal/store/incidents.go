@@ -247,9 +247,14 @@ func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) ([]alert.De
 // alert.ErrDeliveryNotDead, an unknown one alert.ErrNotFound.
 func (s *Store) RetryDelivery(ctx context.Context, id int64) (alert.Delivery, error) {
 	d, err := scanDelivery(s.pool.QueryRow(ctx, `
-		UPDATE deliveries
+		UPDATE deliveries d
 		SET state = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL, locked_by = NULL
 		WHERE id = $1 AND state = 'dead'
+			-- An alert or reminder of an incident that has resolved since
+			-- would arrive after its recovery message and re-open the
+			-- provider's alert (PagerDuty, Opsgenie): it stays dead.
+			AND NOT (kind IN ('down', 'reminder') AND EXISTS (
+				SELECT 1 FROM incidents i WHERE i.id = d.incident_id AND i.resolved_at IS NOT NULL))
 		RETURNING `+deliveryColumns, id))
 	if err == nil {
 		return d, nil
@@ -257,12 +262,19 @@ func (s *Store) RetryDelivery(ctx context.Context, id int64) (alert.Delivery, er
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return d, fmt.Errorf("retry delivery: %w", err)
 	}
-	var exists bool
-	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = $1)`, id).Scan(&exists); err != nil {
-		return d, fmt.Errorf("look for delivery: %w", err)
-	}
-	if !exists {
+	var state string
+	var resolved bool
+	err = s.pool.QueryRow(ctx, `
+		SELECT d.state, coalesce(i.resolved_at IS NOT NULL AND d.kind IN ('down', 'reminder'), false)
+		FROM deliveries d LEFT JOIN incidents i ON i.id = d.incident_id
+		WHERE d.id = $1`, id).Scan(&state, &resolved)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
 		return d, alert.ErrNotFound
+	case err != nil:
+		return d, fmt.Errorf("look for delivery: %w", err)
+	case state == alert.DeliveryDead && resolved:
+		return d, alert.ErrStaleAlert
 	}
 	return d, alert.ErrDeliveryNotDead
 }

@@ -91,15 +91,17 @@ func (s *Store) GetWindow(ctx context.Context, id int64) (alert.Window, error) {
 
 // ListWindows returns every maintenance window, in id order.
 func (s *Store) ListWindows(ctx context.Context) ([]alert.Window, error) {
-	return queryWindows(ctx, s.pool)
+	return queryWindows(ctx, s.pool, false)
 }
 
-// queryWindows loads every maintenance window, compiled, in id order, in
-// one query on q: the batch writer calls it in its transaction to flag
-// checks made during maintenance. Windows are few (tens), and a window
-// ended long ago still flags a result that is written late.
-func queryWindows(ctx context.Context, q querier) ([]alert.Window, error) {
-	rows, err := q.Query(ctx, `SELECT `+windowColumns+` FROM maintenance_windows ORDER BY id`)
+// queryWindows loads maintenance windows, compiled, in id order, in one
+// query on q. With current, one-off windows that ended more than a day ago
+// are left out: the batch writer calls it so in its transaction to flag
+// checks made during maintenance, and results are written within seconds
+// of their check (or lost), so old windows flag nothing.
+func queryWindows(ctx context.Context, q querier, current bool) ([]alert.Window, error) {
+	rows, err := q.Query(ctx, `SELECT `+windowColumns+` FROM maintenance_windows
+		WHERE NOT $1 OR cron <> '' OR ends_at > now() - interval '1 day' ORDER BY id`, current)
 	if err != nil {
 		return nil, fmt.Errorf("select maintenance windows: %w", err)
 	}
@@ -157,19 +159,25 @@ func (s *Store) DeleteWindow(ctx context.Context, id int64) error {
 // MissingMonitors returns which of ids are not monitors, sorted and
 // without repeats, so that a window naming them can be refused.
 func (s *Store) MissingMonitors(ctx context.Context, ids []int64) ([]int64, error) {
+	return s.missingIDs(ctx, "monitors", ids)
+}
+
+// missingIDs returns which of ids are not ids of table (channels or
+// monitors, named by this package only), ascending and without repeats.
+func (s *Store) missingIDs(ctx context.Context, table string, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `
 		SELECT DISTINCT u.id FROM unnest($1::bigint[]) AS u(id)
-		WHERE NOT EXISTS (SELECT 1 FROM monitors m WHERE m.id = u.id)
+		WHERE NOT EXISTS (SELECT 1 FROM `+table+` t WHERE t.id = u.id)
 		ORDER BY u.id`, ids)
 	if err != nil {
-		return nil, fmt.Errorf("look for monitors: %w", err)
+		return nil, fmt.Errorf("look for %s: %w", table, err)
 	}
 	missing, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
-		return nil, fmt.Errorf("look for monitors: %w", err)
+		return nil, fmt.Errorf("look for %s: %w", table, err)
 	}
 	return missing, nil
 }

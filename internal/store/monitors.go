@@ -263,18 +263,31 @@ func (s *Store) UpdateMonitor(ctx context.Context, id int64, change func(*monito
 
 // DeleteMonitor removes a monitor at once and leaves a tombstone; its
 // results and rollups are purged later by PurgeDeleted, so the call is fast
-// however much history the monitor has.
+// however much history the monitor has. Its incidents, deliveries and
+// channel links go with it (foreign keys).
+//
+// Locks are taken in the order the alerting writers take them, so that
+// none of them deadlocks with a delete: the state first (as WriteBatch),
+// then the monitor's deliveries (FinishDelivery holds one and then needs
+// its incident), then its incidents (QueueReminders holds one and then
+// needs the monitor), then the monitor.
 func (s *Store) DeleteMonitor(ctx context.Context, id int64) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM monitor_state WHERE monitor_id = $1`, id); err != nil {
+			return fmt.Errorf("delete monitor state: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT FROM deliveries WHERE monitor_id = $1 ORDER BY id FOR UPDATE`, id); err != nil {
+			return fmt.Errorf("lock deliveries: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SELECT FROM incidents WHERE monitor_id = $1 ORDER BY id FOR UPDATE`, id); err != nil {
+			return fmt.Errorf("lock incidents: %w", err)
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM monitors WHERE id = $1`, id)
 		if err != nil {
 			return fmt.Errorf("delete monitor: %w", err)
 		}
 		if tag.RowsAffected() == 0 {
 			return monitor.ErrNotFound
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM monitor_state WHERE monitor_id = $1`, id); err != nil {
-			return fmt.Errorf("delete monitor state: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO deleted_monitors (monitor_id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {
 			return fmt.Errorf("record deleted monitor: %w", err)

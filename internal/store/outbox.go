@@ -144,6 +144,9 @@ func (s *Store) CountDeliveries(ctx context.Context) (DeliveryCounts, error) {
 func (s *Store) QueueReminders(ctx context.Context, limit int) (int64, error) {
 	var queued int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := resolvePaused(ctx, tx, 0); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `
 			SELECT i.id, i.monitor_id FROM incidents i
 			WHERE i.resolved_at IS NULL AND i.next_reminder_at <= now() AND i.acknowledged_at IS NULL
@@ -161,7 +164,7 @@ func (s *Store) QueueReminders(ctx context.Context, limit int) (int64, error) {
 		if err != nil || len(dues) == 0 {
 			return err
 		}
-		windows, err := queryWindows(ctx, tx)
+		windows, err := queryWindows(ctx, tx, true)
 		if err != nil {
 			return err
 		}
@@ -204,19 +207,36 @@ func (s *Store) QueueReminders(ctx context.Context, limit int) (int64, error) {
 	return queued, err
 }
 
-// ResolvePaused resolves the open incident of a monitor that was paused,
-// without a recovery notification: nothing says it recovered.
-func (s *Store) ResolvePaused(ctx context.Context, monitorID int64) error {
-	_, err := s.pool.Exec(ctx, `
+// Paused forgets the live state of a monitor that was paused, so that it
+// starts afresh when resumed (pending, its counts at zero: a failure right
+// after resuming does not open an incident at once), and resolves its open
+// incident without a recovery message: nothing says it recovered.
+func (s *Store) Paused(ctx context.Context, monitorID int64) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM monitor_state WHERE monitor_id = $1`, monitorID); err != nil {
+			return fmt.Errorf("forget state of paused monitor: %w", err)
+		}
+		return resolvePaused(ctx, tx, monitorID)
+	})
+}
+
+// resolvePaused resolves the open incidents of paused monitors: of
+// monitorID, or of every paused monitor when it is 0 (the delivery loop's
+// housekeeping sweeps up an incident that a batch opened while the
+// monitor was being paused).
+func resolvePaused(ctx context.Context, tx pgx.Tx, monitorID int64) error {
+	_, err := tx.Exec(ctx, `
 		WITH r AS (
-			UPDATE incidents SET resolved_at = now(), resolution = 'paused', next_reminder_at = NULL
-			WHERE monitor_id = $1 AND resolved_at IS NULL
-			RETURNING id
+			UPDATE incidents i SET resolved_at = now(), resolution = 'paused', next_reminder_at = NULL
+			FROM monitors m
+			WHERE m.id = i.monitor_id AND NOT m.enabled AND i.resolved_at IS NULL
+				AND ($1 = 0 OR i.monitor_id = $1)
+			RETURNING i.id
 		)
 		INSERT INTO incident_events (incident_id, kind, message)
-		SELECT id, 'resolved', 'the monitor was paused' FROM r`, monitorID)
+		SELECT id, 'resolved', 'the monitor was paused' FROM r ORDER BY id`, monitorID)
 	if err != nil {
-		return fmt.Errorf("resolve incident of paused monitor: %w", err)
+		return fmt.Errorf("resolve incidents of paused monitors: %w", err)
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State
 	}
 	var queued int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		windows, err := queryWindows(ctx, tx)
+		windows, err := queryWindows(ctx, tx, true)
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ type NotifyStore interface {
 	ClaimDeliveries(ctx context.Context, worker string, n int, lease time.Duration) ([]alert.Delivery, error)
 	FinishDelivery(ctx context.Context, id int64, worker string, o store.Outcome) (bool, error)
 	ChannelsByID(ctx context.Context, ids []int64) (map[int64]alert.Channel, error)
+	GetChannel(ctx context.Context, id int64) (alert.Channel, error)
 	QueueReminders(ctx context.Context, limit int) (int64, error)
 	CountDeliveries(ctx context.Context) (store.DeliveryCounts, error)
 	Queued() <-chan struct{}
@@ -77,9 +78,13 @@ func (n *Notifier) Start(ctx context.Context) error { return n.runner.Start(ctx,
 // within the attempt timeout) to be sent and recorded.
 func (n *Notifier) Stop() { n.runner.Stop() }
 
-// lease is how long a claimed delivery stays this worker's: its attempt,
-// recording the outcome, and room for a busy machine.
-func (n *Notifier) lease() time.Duration { return 2*n.cfg.Timeout + 10*time.Second }
+// finishTimeout bounds recording an attempt's outcome.
+const finishTimeout = 15 * time.Second
+
+// lease is how long a claimed delivery stays this worker's: loading its
+// channel and the attempt (a timeout each), recording the outcome, and
+// room for a busy machine.
+func (n *Notifier) lease() time.Duration { return 2*n.cfg.Timeout + finishTimeout + 15*time.Second }
 
 func (n *Notifier) loop(ctx context.Context) {
 	slots := make(chan struct{}, n.cfg.Concurrency)
@@ -134,31 +139,47 @@ func (n *Notifier) loop(ctx context.Context) {
 type claimed struct {
 	delivery alert.Delivery
 	channel  alert.Channel
-	found    bool // false: the channel is gone
+	err      error // the channel could not be loaded: the attempt fails with it
 }
 
+// claim takes up to max due deliveries and loads their channels. Once
+// claimed, each delivery is attempted and its outcome recorded, even when
+// the loop is stopping or its channel cannot be loaded (that is the
+// attempt's error), so that nothing claimed waits for its lease to run out.
 func (n *Notifier) claim(ctx context.Context, max int) ([]claimed, error) {
 	ds, err := n.store.ClaimDeliveries(ctx, n.cfg.Worker, max, n.lease())
 	if err != nil || len(ds) == 0 {
 		return nil, err
 	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.Timeout)
+	defer cancel()
 	ids := make([]int64, len(ds))
 	for i, d := range ds {
 		ids[i] = d.ChannelID
 	}
-	channels, err := n.store.ChannelsByID(ctx, ids)
-	if err != nil {
-		// Claimed but not sendable now: the leases run out and the
-		// deliveries are claimed again, by this worker or another.
-		return nil, err
-	}
+	channels, err := n.store.ChannelsByID(lctx, ids)
 	out := make([]claimed, len(ds))
 	for i, d := range ds {
-		ch, ok := channels[d.ChannelID]
-		out[i] = claimed{delivery: d, channel: ch, found: ok}
+		out[i].delivery = d
+		switch ch, ok := channels[d.ChannelID]; {
+		case err == nil && ok:
+			out[i].channel = ch
+		case err == nil:
+			out[i].err = errChannelGone
+		default:
+			// One channel whose secrets cannot be opened must not hold
+			// up the others: load them one by one.
+			out[i].channel, out[i].err = n.store.GetChannel(lctx, d.ChannelID)
+			if errors.Is(out[i].err, alert.ErrNotFound) {
+				out[i].err = errChannelGone
+			}
+		}
 	}
 	return out, nil
 }
+
+// errChannelGone fails the deliveries of a deleted channel for good.
+var errChannelGone = errors.New("the channel was deleted")
 
 // deliver makes one attempt and records its outcome. It runs to its end
 // even when the loop is stopped: the attempt is bounded by the timeout.
@@ -166,10 +187,8 @@ func (n *Notifier) deliver(ctx context.Context, c claimed) {
 	ctx = context.WithoutCancel(ctx)
 	d := c.delivery
 	start := time.Now()
-	var err error
-	if !c.found {
-		err = errors.New("the channel was deleted")
-	} else {
+	err := c.err
+	if err == nil {
 		err = n.send(ctx, c)
 	}
 	n.metrics.duration.Observe(time.Since(start).Seconds())
@@ -183,8 +202,8 @@ func (n *Notifier) deliver(ctx context.Context, c claimed) {
 			o.Status, retryable = de.Status, de.Retryable
 		}
 		var fe *notify.FieldError
-		if errors.As(err, &fe) || !c.found {
-			retryable = false // the channel's configuration is wrong: trying again cannot help
+		if errors.As(err, &fe) || errors.Is(err, errChannelGone) {
+			retryable = false // the channel's configuration is wrong, or it is gone: trying again cannot help
 		}
 		if retryable && d.Attempts < n.cfg.MaxAttempts {
 			o.RetryAt = time.Now().Add(n.backoff(d.Attempts))
@@ -201,7 +220,7 @@ func (n *Notifier) deliver(ctx context.Context, c claimed) {
 	case "dead":
 		logger.ErrorContext(ctx, "notification failed; gave up (dead letter)", "err", err)
 	}
-	fctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	fctx, cancel := context.WithTimeout(ctx, finishTimeout)
 	defer cancel()
 	mine, ferr := n.store.FinishDelivery(fctx, d.ID, n.cfg.Worker, o)
 	switch {
