@@ -55,6 +55,53 @@ const eventsSQL = `, x AS (
 			r.started_at, r.resolved_at
 		FROM e JOIN r ON r.id = e.incident_id)`
 
+// resolveCandidates are the monitors of states that may resolve an
+// incident: not down, and not yet up for longer than any
+// recovery_confirmations. A monitor up for longer resolved its incident in
+// the transaction that stored the state reaching it, so the monitors that
+// have been up for a while (nearly all of them) cost nothing here.
+func resolveCandidates(states []State) []int64 {
+	var out []int64
+	for _, st := range states {
+		if st.Status != monitor.StatusDown && st.ConsecutiveSuccesses <= monitor.MaxConfirmations {
+			out = append(out, st.MonitorID)
+		}
+	}
+	return out
+}
+
+// prelude reads, in one round trip at the start of WriteBatch's
+// transaction, the current maintenance windows and which of the candidates
+// (resolveCandidates) have an open incident: few do, and a look at the
+// small index of open incidents spares most batches the statement that
+// resolves. An incident opened by another batch after this look is
+// resolved by a later batch of the monitor (it stays a candidate).
+func prelude(ctx context.Context, tx pgx.Tx, candidates []int64) ([]alert.Window, []int64, error) {
+	b := &pgx.Batch{}
+	b.Queue(windowsSQL, true)
+	if len(candidates) > 0 {
+		b.Queue(`SELECT monitor_id FROM incidents WHERE resolved_at IS NULL AND monitor_id = ANY($1)`, candidates)
+	}
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	rows, err := br.Query()
+	if err != nil {
+		return nil, nil, fmt.Errorf("select maintenance windows: %w", err)
+	}
+	windows, err := collectWindows(rows)
+	if err != nil || len(candidates) == 0 {
+		return windows, nil, err
+	}
+	if rows, err = br.Query(); err != nil {
+		return nil, nil, fmt.Errorf("look for open incidents: %w", err)
+	}
+	open, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, nil, fmt.Errorf("look for open incidents: %w", err)
+	}
+	return windows, open, br.Close()
+}
+
 // alerting turns the batch's states into incidents, timeline events and
 // queued deliveries, in WriteBatch's transaction, after the states were
 // stored. states holds each monitor's latest state (one per monitor), as
@@ -64,7 +111,7 @@ const eventsSQL = `, x AS (
 // Deadlocks: the states were upserted in monitor order first, which locks
 // those monitor_state rows until commit, so two batches touching the same
 // monitor's incident are serialised there before they reach incidents.
-func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, states []State, windows []alert.Window) (int64, error) {
+func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, states []State, windows []alert.Window, open []int64) (int64, error) {
 	var queued int64
 	failures := map[int64]int32{}
 	for i := range results {
@@ -72,24 +119,16 @@ func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, state
 			failures[r.MonitorID]++
 		}
 	}
-	// ids: monitors in the batch; down: those that may open an incident;
-	// up: those that may resolve one. A monitor with more successes in a
-	// row than any recovery_confirmations resolved its incident in the
-	// transaction that stored the state reaching it, so the monitors that
-	// have been up for a while (nearly all of them) cost no query here.
-	var ids, down, up []int64
+	// ids: monitors in the batch; down: those that may open an incident.
+	var ids, down []int64
 	for _, st := range states {
 		ids = append(ids, st.MonitorID)
-		switch {
-		case st.Status == monitor.StatusDown && !alert.InMaintenance(windows, st.MonitorID, st.LastCheckAt):
+		if st.Status == monitor.StatusDown && !alert.InMaintenance(windows, st.MonitorID, st.LastCheckAt) {
 			down = append(down, st.MonitorID)
-		case st.Status != monitor.StatusDown && st.ConsecutiveSuccesses <= monitor.MaxConfirmations:
-			up = append(up, st.MonitorID)
 		}
 	}
 	slices.Sort(ids)
 	slices.Sort(down)
-	slices.Sort(up)
 
 	// Failed checks of incidents that stay open.
 	if len(failures) > 0 {
@@ -111,19 +150,9 @@ func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, state
 
 	// Resolve: the monitor is up (or degraded) for recovery_confirmations
 	// checks in a row. It recovered when the first of them ran (its
-	// status_since), not when the last confirmed it. Few of the monitors that may resolve have an open
-	// incident: a cheap look at the small index of open incidents first
-	// spares most batches the planning and the joins of the statement
-	// that resolves.
-	if len(up) > 0 {
-		rows, err := tx.Query(ctx, `SELECT monitor_id FROM incidents WHERE resolved_at IS NULL AND monitor_id = ANY($1)`, up)
-		if err != nil {
-			return 0, fmt.Errorf("look for open incidents: %w", err)
-		}
-		if up, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
-			return 0, fmt.Errorf("look for open incidents: %w", err)
-		}
-	}
+	// status_since), not when the last confirmed it. open holds the
+	// monitors that may resolve and had an open incident (prelude).
+	up := open
 	if len(up) > 0 {
 		tag, err := tx.Exec(ctx, `
 		WITH r AS (

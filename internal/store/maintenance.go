@@ -100,11 +100,20 @@ func (s *Store) ListWindows(ctx context.Context) ([]alert.Window, error) {
 // checks made during maintenance, and results are written within seconds
 // of their check (or lost), so old windows flag nothing.
 func queryWindows(ctx context.Context, q querier, current bool) ([]alert.Window, error) {
-	rows, err := q.Query(ctx, `SELECT `+windowColumns+` FROM maintenance_windows
-		WHERE NOT $1 OR cron <> '' OR ends_at > now() - interval '1 day' ORDER BY id`, current)
+	rows, err := q.Query(ctx, windowsSQL, current)
 	if err != nil {
 		return nil, fmt.Errorf("select maintenance windows: %w", err)
 	}
+	return collectWindows(rows)
+}
+
+// windowsSQL selects the windows queryWindows returns; its argument is
+// current.
+const windowsSQL = `SELECT ` + windowColumns + ` FROM maintenance_windows
+	WHERE NOT $1 OR cron <> '' OR ends_at > now() - interval '1 day' ORDER BY id`
+
+// collectWindows reads the rows of windowsSQL.
+func collectWindows(rows pgx.Rows) ([]alert.Window, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (alert.Window, error) { return scanWindow(r) })
 	if err != nil {
 		return nil, fmt.Errorf("select maintenance windows: %w", err)

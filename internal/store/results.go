@@ -74,7 +74,7 @@ func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State
 	}
 	var queued int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		windows, err := queryWindows(ctx, tx, true)
+		windows, open, err := prelude(ctx, tx, resolveCandidates(states))
 		if err != nil {
 			return err
 		}
@@ -103,7 +103,7 @@ func (s *Store) WriteBatch(ctx context.Context, results []Result, states []State
 		if err := upsertStates(ctx, tx, states); err != nil {
 			return err
 		}
-		queued, err = s.alerting(ctx, tx, results, states, windows)
+		queued, err = s.alerting(ctx, tx, results, states, windows, open)
 		return err
 	})
 	if err == nil && queued > 0 {
