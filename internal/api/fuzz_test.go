@@ -74,7 +74,7 @@ func FuzzQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, v string) {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		q := r.URL.Query()
-		for _, k := range []string{"from", "limit", "cursor"} {
+		for _, k := range []string{"from", "to", "limit", "cursor", "state", "incident"} {
 			q.Set(k, v)
 		}
 		r.URL.RawQuery = q.Encode()
@@ -101,6 +101,15 @@ func FuzzQuery(f *testing.F) {
 		}
 		_, _, err = decodeCursor(r, 'm')
 		check("cursor", err)
+		_, err = queryID(r, "incident", "an incident")
+		check("incident", err)
+		// The incident list's parser stops at its first bad parameter.
+		if _, err := incidentQuery(r); err != nil {
+			var p *Problem
+			if !errors.As(err, &p) || p.Status != http.StatusBadRequest || len(p.Errors) != 1 {
+				t.Fatalf("incident query %q: error %v is not a 400 naming one parameter", v, err)
+			}
+		}
 	})
 }
 

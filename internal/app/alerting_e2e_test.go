@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -347,4 +348,43 @@ func TestMaintenanceWindowSuppressesAlerts(t *testing.T) {
 		t.Fatalf("delete window = %d", status)
 	}
 	testenv.Eventually(t, wait, func() bool { return len(rc.delivered("down")) == 1 }, "the alert after the window")
+}
+
+// A provider that never answers holds up neither the checks nor its own
+// retries: each attempt ends at the delivery timeout, and the delivery
+// becomes a dead letter that says so.
+func TestHangingProviderStallsNothing(t *testing.T) {
+	s := newStack(t)
+	s.startScheduler()
+	s.startWorker(func(c *config.Worker) {
+		fastDelivery(c)
+		c.DeliveryTimeout, c.DeliveryMaxAttempts = 300*time.Millisecond, 2
+	})
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) })
+	tg := newTarget(t)
+	tg.fail.Store(true)
+	ch := s.createChannel(hang.URL, "k")
+	id := s.createMonitor(`{"name":"api","url":"` + tg.URL + `","interval_seconds":1,"timeout_ms":500,"channels":["` + ch + `"]}`)
+	var dead []any
+	testenv.Eventually(t, wait, func() bool {
+		_, list := s.call("GET", "/api/v1/deliveries?state=dead", "")
+		dead, _ = list["deliveries"].([]any)
+		return len(dead) == 1
+	}, "the alert to the hanging provider given up")
+	hits := tg.hits.Load()
+	testenv.Eventually(t, wait, func() bool { return tg.hits.Load() >= hits+3 }, "checks going on")
+	if _, m := s.call("GET", "/api/v1/monitors/"+id, ""); m["status"] != "down" {
+		t.Fatalf("monitor status = %v, want down", m["status"])
+	}
+	if e := dead[0].(map[string]any)["last_error"].(string); !strings.Contains(e, "deadline") && !strings.Contains(e, "timeout") {
+		t.Fatalf("dead letter's error = %q, want a timeout", e)
+	}
 }
