@@ -37,7 +37,7 @@ func NewAPI(ctx context.Context, cfg config.API, logger *slog.Logger) (*API, err
 		return nil, err
 	}
 	if cfg.SecretKey == "" {
-		logger.WarnContext(ctx, "PINGUIN_SECRET_KEY is not set: monitor headers are stored unencrypted (make one with: openssl rand -base64 32)")
+		logger.WarnContext(ctx, "PINGUIN_SECRET_KEY is not set: monitor headers and secrets and channel secrets are stored unencrypted (make one with: openssl rand -base64 32)")
 	}
 	if err := conns.store.CheckSecrets(ctx); err != nil {
 		conns.close()
