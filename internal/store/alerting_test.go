@@ -440,3 +440,41 @@ func TestRetryingAStaleAlertIsRefused(t *testing.T) {
 		t.Fatalf("retry of a dead alert after recovery = %v, want ErrStaleAlert", err)
 	}
 }
+
+// Retention removes sent deliveries and old resolved incidents, never what
+// is pending or open.
+func TestRetentionOfAlerting(t *testing.T) {
+	a := newAlerting(t)
+	ctx := context.Background()
+	for range 3 {
+		a.check(t, false)
+	}
+	claimed, _ := a.st.ClaimDeliveries(ctx, "w", 10, time.Minute)
+	if _, err := a.st.FinishDelivery(ctx, claimed[0].ID, "w", store.Outcome{Delivered: true}); err != nil {
+		t.Fatal(err)
+	}
+	a.check(t, true)
+	a.check(t, true) // resolved: two up deliveries queued, pending
+	future := time.Now().Add(time.Hour)
+	if _, err := a.st.ApplyRetention(ctx, future, time.Now().Add(-time.Hour), 10); err != nil {
+		t.Fatal(err)
+	}
+	ds := a.deliveries(t)
+	if len(ds) != 3 {
+		t.Fatalf("%d deliveries after retention, want 3 (one pending down, two pending up)", len(ds))
+	}
+	for _, d := range ds {
+		if d.State != alert.DeliveryPending {
+			t.Fatalf("retention kept a %s delivery", d.State)
+		}
+	}
+	if n := len(a.incidents(t)); n != 1 {
+		t.Fatalf("%d incidents, want the one resolved within the rollups' retention", n)
+	}
+	if _, err := a.st.ApplyRetention(ctx, future, future, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(a.incidents(t)); n != 0 {
+		t.Fatalf("%d incidents after their retention, want 0", n)
+	}
+}

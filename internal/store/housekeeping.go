@@ -118,6 +118,34 @@ func (s *Store) ApplyRetention(ctx context.Context, resultsBefore, rollupsBefore
 	if err != nil {
 		return removed, fmt.Errorf("delete old rollups: %w", err)
 	}
+	n, err = s.expireAlerting(ctx, resultsBefore, rollupsBefore, maxStatements)
+	removed += n
+	return removed, err
+}
+
+// expireAlerting removes what alerting keeps past its use: sent and dead
+// deliveries and certificate notices as old as the raw results, and
+// incidents resolved as long ago as the rollups (with their timelines and
+// deliveries). Pending deliveries and open incidents are never removed.
+func (s *Store) expireAlerting(ctx context.Context, resultsBefore, rollupsBefore time.Time, maxStatements int) (int64, error) {
+	var removed int64
+	for _, step := range []struct {
+		what, sql string
+		before    time.Time
+	}{
+		{"deliveries", `DELETE FROM deliveries WHERE id IN (
+			SELECT id FROM deliveries WHERE state <> 'pending' AND created_at < $1 LIMIT 10000)`, resultsBefore},
+		{"certificate notices", `DELETE FROM cert_notices WHERE (monitor_id, expires_at, days) IN (
+			SELECT monitor_id, expires_at, days FROM cert_notices WHERE expires_at < $1 LIMIT 10000)`, resultsBefore},
+		{"incidents", `DELETE FROM incidents WHERE id IN (
+			SELECT id FROM incidents WHERE resolved_at < $1 LIMIT 1000)`, rollupsBefore},
+	} {
+		n, err := s.deleteOlder(ctx, step.sql, step.before, maxStatements)
+		removed += n
+		if err != nil {
+			return removed, fmt.Errorf("delete old %s: %w", step.what, err)
+		}
+	}
 	return removed, nil
 }
 
