@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/pinguin-dev/pinguin/internal/alert"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 	"github.com/pinguin-dev/pinguin/internal/notify"
@@ -151,25 +149,6 @@ func validateChannel(c *alert.Channel, v *monitor.ValidationError) error {
 	return v.Err()
 }
 
-var errChannelNotFound = problem(http.StatusNotFound, "No channel has this id.")
-
-// channelError is err, with the store's alert.ErrNotFound made the
-// channel's own 404.
-func channelError(err error) error {
-	if errors.Is(err, alert.ErrNotFound) {
-		return errChannelNotFound
-	}
-	return err
-}
-
-func channelID(r *http.Request) (int64, error) {
-	id, err := monitor.ParseID(chi.URLParam(r, "id"))
-	if err != nil {
-		return 0, errChannelNotFound
-	}
-	return id, nil
-}
-
 func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) {
 	fields, err := readObject(w, r)
 	if err != nil {
@@ -208,21 +187,21 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {
-	id, err := channelID(r)
+	id, err := channelRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c, err := s.store.GetChannel(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, channelError(err))
+		s.writeError(w, r, channelRoute.err(err))
 		return
 	}
 	writeJSON(w, s.logger, http.StatusOK, toChannelJSON(c))
 }
 
 func (s *Server) updateChannel(w http.ResponseWriter, r *http.Request) {
-	id, err := channelID(r)
+	id, err := channelRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -246,20 +225,20 @@ func (s *Server) updateChannel(w http.ResponseWriter, r *http.Request) {
 		return validateChannel(c, &monitor.ValidationError{})
 	})
 	if err != nil {
-		s.writeError(w, r, channelError(err))
+		s.writeError(w, r, channelRoute.err(err))
 		return
 	}
 	writeJSON(w, s.logger, http.StatusOK, toChannelJSON(updated))
 }
 
 func (s *Server) deleteChannel(w http.ResponseWriter, r *http.Request) {
-	id, err := channelID(r)
+	id, err := channelRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if err := s.store.DeleteChannel(r.Context(), id); err != nil {
-		s.writeError(w, r, channelError(err))
+		s.writeError(w, r, channelRoute.err(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -283,14 +262,14 @@ type testResultJSON struct {
 // through the outbox, and tells how it went. A failure to deliver is the
 // answer to the request, not an error of it: it is a 200.
 func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) {
-	id, err := channelID(r)
+	id, err := channelRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	c, err := s.store.GetChannel(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, channelError(err))
+		s.writeError(w, r, channelRoute.err(err))
 		return
 	}
 	out := testResultJSON{Delivered: true}

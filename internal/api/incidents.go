@@ -3,10 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
-
-	"github.com/go-chi/chi/v5"
 
 	"github.com/pinguin-dev/pinguin/internal/alert"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
@@ -64,19 +61,6 @@ type deliveryJSON struct {
 	DeliveredAt   *time.Time `json:"delivered_at"`
 }
 
-// formatAlertID renders an incident, delivery or channel id as the API
-// shows it; alertPathID reads it back from the path, a malformed id
-// being a 404 like an unknown one.
-func formatAlertID(id int64) string { return strconv.FormatInt(id, 10) }
-
-func alertPathID(r *http.Request) (int64, error) {
-	id, err := monitor.ParseID(chi.URLParam(r, "id"))
-	if err != nil {
-		return 0, alert.ErrNotFound
-	}
-	return id, nil
-}
-
 // queryID reads the optional id parameter name of a filter (0 when
 // absent); what names the kind of id for the error.
 func queryID(r *http.Request, name, what string) (int64, error) {
@@ -93,7 +77,7 @@ func queryID(r *http.Request, name, what string) (int64, error) {
 
 func (s *Server) toIncidentJSON(inc alert.Incident) incidentJSON {
 	out := incidentJSON{
-		ID:        formatAlertID(inc.ID),
+		ID:        monitor.FormatID(inc.ID),
 		Monitor:   incidentMonitorJSON{ID: monitor.FormatID(inc.MonitorID), Name: inc.MonitorName},
 		State:     store.IncidentOpen,
 		StartedAt: inc.StartedAt.UTC(),
@@ -116,12 +100,12 @@ func (s *Server) toIncidentJSON(inc alert.Incident) incidentJSON {
 
 func toDeliveryJSON(d alert.Delivery) deliveryJSON {
 	out := deliveryJSON{
-		ID: formatAlertID(d.ID), Monitor: monitor.FormatID(d.MonitorID), Channel: formatAlertID(d.ChannelID),
+		ID: monitor.FormatID(d.ID), Monitor: monitor.FormatID(d.MonitorID), Channel: monitor.FormatID(d.ChannelID),
 		Kind: d.Kind, State: d.State, Attempts: d.Attempts, NextAttemptAt: d.NextAttemptAt.UTC(),
 		LastError: d.LastError, CreatedAt: d.CreatedAt.UTC(),
 	}
 	if d.IncidentID != 0 {
-		out.Incident = ptr(formatAlertID(d.IncidentID))
+		out.Incident = ptr(monitor.FormatID(d.IncidentID))
 	}
 	if d.LastStatus > 0 {
 		out.LastStatus = ptr(d.LastStatus)
@@ -146,7 +130,7 @@ func (s *Server) incidentDetail(ctx context.Context, inc alert.Incident) (incide
 	for i, e := range inc.Events {
 		out.Timeline[i] = timelineEventJSON{At: e.At.UTC(), Kind: e.Kind, Message: e.Message}
 		if e.ChannelID != 0 {
-			out.Timeline[i].Channel = ptr(formatAlertID(e.ChannelID))
+			out.Timeline[i].Channel = ptr(monitor.FormatID(e.ChannelID))
 		}
 	}
 	for i, d := range deliveries {
@@ -225,12 +209,7 @@ func (s *Server) writeIncidents(w http.ResponseWriter, r *http.Request, q store.
 		s.writeError(w, r, err)
 		return
 	}
-	var next *string
-	if len(incidents) > limit {
-		incidents = incidents[:limit]
-		c := encodeCursor('i', incidents[limit-1].ID)
-		next = &c
-	}
+	incidents, next := nextPage(incidents, limit, 'i', func(i alert.Incident) int64 { return i.ID })
 	out := make([]incidentJSON, len(incidents))
 	for i, inc := range incidents {
 		out[i] = s.toIncidentJSON(inc)
@@ -239,14 +218,14 @@ func (s *Server) writeIncidents(w http.ResponseWriter, r *http.Request, q store.
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
-	id, err := alertPathID(r)
+	id, err := incidentRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	inc, err := s.store.GetIncident(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, incidentRoute.err(err))
 		return
 	}
 	out, err := s.incidentDetail(r.Context(), inc)
@@ -258,7 +237,7 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) acknowledgeIncident(w http.ResponseWriter, r *http.Request) {
-	id, err := alertPathID(r)
+	id, err := incidentRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -266,6 +245,7 @@ func (s *Server) acknowledgeIncident(w http.ResponseWriter, r *http.Request) {
 	// authenticate put the token there; the acknowledgement names it.
 	tok, _ := tokenFrom(r.Context())
 	inc, err := s.store.AcknowledgeIncident(r.Context(), id, tok.Name, s.now())
+	err = incidentRoute.err(err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -311,12 +291,7 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var next *string
-	if len(deliveries) > limit {
-		deliveries = deliveries[:limit]
-		c := encodeCursor('d', deliveries[limit-1].ID)
-		next = &c
-	}
+	deliveries, next := nextPage(deliveries, limit, 'd', func(d alert.Delivery) int64 { return d.ID })
 	out := make([]deliveryJSON, len(deliveries))
 	for i, d := range deliveries {
 		out[i] = toDeliveryJSON(d)
@@ -325,12 +300,13 @@ func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) retryDelivery(w http.ResponseWriter, r *http.Request) {
-	id, err := alertPathID(r)
+	id, err := deliveryRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	d, err := s.store.RetryDelivery(r.Context(), id)
+	err = deliveryRoute.err(err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

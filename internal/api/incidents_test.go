@@ -286,7 +286,7 @@ func TestGetIncident(t *testing.T) {
 	}
 
 	for _, id := range []string{"999999", "abc", "0" + idText(inc), "-1", "99999999999999999999"} {
-		if r := e.do(t, "GET", "/api/v1/incidents/"+id, "", ""); r.status != http.StatusNotFound || r.body["detail"] != "Nothing of this kind has this id." {
+		if r := e.do(t, "GET", "/api/v1/incidents/"+id, "", ""); r.status != http.StatusNotFound || r.body["detail"] != "No incident has this id." {
 			t.Errorf("get incident %s = %d %s, want 404", id, r.status, r.raw)
 		}
 	}

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/pinguin-dev/pinguin/internal/alert"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 )
@@ -196,25 +194,6 @@ func unknownIDs(field, kind string, missing []int64) error {
 	return v.Err()
 }
 
-var errWindowNotFound = problem(http.StatusNotFound, "No maintenance window has this id.")
-
-// windowError is err, with the store's alert.ErrNotFound made the
-// maintenance window's own 404.
-func windowError(err error) error {
-	if errors.Is(err, alert.ErrNotFound) {
-		return errWindowNotFound
-	}
-	return err
-}
-
-func windowID(r *http.Request) (int64, error) {
-	id, err := monitor.ParseID(chi.URLParam(r, "id"))
-	if err != nil {
-		return 0, errWindowNotFound
-	}
-	return id, nil
-}
-
 func (s *Server) createWindow(w http.ResponseWriter, r *http.Request) {
 	fields, err := readObject(w, r)
 	if err != nil {
@@ -258,21 +237,21 @@ func (s *Server) listWindows(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getWindow(w http.ResponseWriter, r *http.Request) {
-	id, err := windowID(r)
+	id, err := windowRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	win, err := s.store.GetWindow(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, windowError(err))
+		s.writeError(w, r, windowRoute.err(err))
 		return
 	}
 	writeJSON(w, s.logger, http.StatusOK, toWindowJSON(&win, s.now()))
 }
 
 func (s *Server) updateWindow(w http.ResponseWriter, r *http.Request) {
-	id, err := windowID(r)
+	id, err := windowRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -293,20 +272,20 @@ func (s *Server) updateWindow(w http.ResponseWriter, r *http.Request) {
 		return s.validateWindow(r.Context(), win, in.monitors)
 	})
 	if err != nil {
-		s.writeError(w, r, windowError(err))
+		s.writeError(w, r, windowRoute.err(err))
 		return
 	}
 	writeJSON(w, s.logger, http.StatusOK, toWindowJSON(&updated, s.now()))
 }
 
 func (s *Server) deleteWindow(w http.ResponseWriter, r *http.Request) {
-	id, err := windowID(r)
+	id, err := windowRoute.pathID(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if err := s.store.DeleteWindow(r.Context(), id); err != nil {
-		s.writeError(w, r, windowError(err))
+		s.writeError(w, r, windowRoute.err(err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -399,12 +399,7 @@ func (s *Server) listMonitors(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	var next *string
-	if len(views) > limit {
-		views = views[:limit]
-		c := encodeCursor('m', views[limit-1].ID)
-		next = &c
-	}
+	views, next := nextPage(views, limit, 'm', func(v store.MonitorView) int64 { return v.ID })
 	out := make([]monitorJSON, len(views))
 	for i, v := range views {
 		out[i] = s.viewJSON(v)

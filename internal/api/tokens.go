@@ -8,8 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/pinguin-dev/pinguin/internal/auth"
 	"github.com/pinguin-dev/pinguin/internal/monitor"
 	"github.com/pinguin-dev/pinguin/internal/store"
@@ -122,17 +120,15 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.logger, http.StatusOK, map[string]any{"tokens": out})
 }
 
-var errTokenNotFound = problem(http.StatusNotFound, "No token has this id.")
-
 func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) {
-	id, err := monitor.ParseID(chi.URLParam(r, "id"))
+	id, err := tokenRoute.pathID(r)
 	if err != nil {
-		s.writeError(w, r, errTokenNotFound)
+		s.writeError(w, r, err)
 		return
 	}
 	if err := s.store.DeleteToken(r.Context(), id); err != nil {
 		if errors.Is(err, store.ErrTokenNotFound) {
-			err = errTokenNotFound
+			err = tokenRoute.notFound
 		}
 		s.writeError(w, r, err)
 		return
