@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pinguin-dev/pinguin/internal/config"
 	"github.com/pinguin-dev/pinguin/internal/notify"
 	"github.com/pinguin-dev/pinguin/internal/store"
@@ -386,5 +388,43 @@ func TestHangingProviderStallsNothing(t *testing.T) {
 	}
 	if e := dead[0].(map[string]any)["last_error"].(string); !strings.Contains(e, "deadline") && !strings.Contains(e, "timeout") {
 		t.Fatalf("dead letter's error = %q, want a timeout", e)
+	}
+}
+
+// A reminder goes out through the channel while the incident stays open;
+// acknowledging it stops them.
+func TestReminderIsSentUntilAcknowledged(t *testing.T) {
+	s := newStack(t)
+	s.startScheduler()
+	s.startWorker(fastDelivery)
+	rc := newReceiver(t)
+	tg := newTarget(t)
+	tg.fail.Store(true)
+	ch := s.createChannel(rc.URL, "k")
+	id := s.createMonitor(`{"name":"api","url":"` + tg.URL + `","interval_seconds":1,"timeout_ms":500,
+		"reminder_minutes":1,"channels":["` + ch + `"]}`)
+	testenv.Eventually(t, wait, func() bool { return len(rc.delivered("down")) == 1 }, "the alert")
+	incident := rc.delivered("down")[0].payload.IncidentID
+
+	// Bring the reminder forward rather than wait the minute.
+	conn, err := pgx.Connect(context.Background(), s.shared.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE incidents SET next_reminder_at = now() WHERE id = $1::bigint`, incident); err != nil {
+		t.Fatal(err)
+	}
+	// Due reminders are queued by the delivery loop's housekeeping, every 15 s.
+	testenv.Eventually(t, 2*wait, func() bool { return len(rc.delivered("reminder")) == 1 }, "a reminder")
+	if p := rc.delivered("reminder")[0].payload; p.IncidentID != incident || p.Monitor.ID != id {
+		t.Fatalf("reminder = %+v, want incident %s of monitor %s", p, incident, id)
+	}
+	if status, body := s.call("POST", "/api/v1/incidents/"+incident+"/acknowledge", ""); status != http.StatusOK || body["acknowledged_at"] == nil {
+		t.Fatalf("acknowledge = %d %v", status, body)
+	}
+	var next *time.Time
+	if err := conn.QueryRow(context.Background(), `SELECT next_reminder_at FROM incidents WHERE id = $1::bigint`, incident).Scan(&next); err != nil || next != nil {
+		t.Fatalf("next reminder after acknowledging = %v, %v; want none", next, err)
 	}
 }
