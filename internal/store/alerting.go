@@ -152,8 +152,7 @@ func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, state
 	// checks in a row. It recovered when the first of them ran (its
 	// status_since), not when the last confirmed it. open holds the
 	// monitors that may resolve and had an open incident (prelude).
-	up := open
-	if len(up) > 0 {
+	if len(open) > 0 {
 		tag, err := tx.Exec(ctx, `
 		WITH r AS (
 			UPDATE incidents i SET resolved_at = greatest(s.status_since, i.started_at),
@@ -168,7 +167,7 @@ func (s *Store) alerting(ctx context.Context, tx pgx.Tx, results []Result, state
 				format('recovered: %s successful check(s) in a row', r.consecutive_successes)
 			FROM r ORDER BY r.id
 			RETURNING id, incident_id, at
-		)`+fmt.Sprintf(eventsSQL, `'up'`)+incidentDeliveriesSQL, up)
+		)`+fmt.Sprintf(eventsSQL, `'up'`)+incidentDeliveriesSQL, open)
 		if err != nil {
 			return 0, fmt.Errorf("resolve incidents: %w", err)
 		}
